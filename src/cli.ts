@@ -1,0 +1,166 @@
+#!/usr/bin/env node
+import { createReadStream, readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { catchError, throwError, type Observable } from 'rxjs';
+import { CliExit, parseCommandLine, type CliOptions } from './cli/options.js';
+import { helpText } from './cli/help.js';
+import { OrgalorgError, isOrgalorgError } from './errors.js';
+import { commandRun, lockHold, type FleetConfig } from './presets.js';
+import { session as inSession, Session } from './session.js';
+import { createLogger, toLog } from './sinks/logger.js';
+import { toJson } from './sinks/json.js';
+import type { Sink } from './sinks/output.js';
+import { toRaw } from './sinks/raw.js';
+import { serial } from './sinks/serial.js';
+import { toText } from './sinks/text.js';
+import { hostArgs } from './sources/hosts.js';
+import { loadKeys } from './transport/keys.js';
+import { remoteCommand } from './transport/remote-command.js';
+import { sshTransport } from './transport/ssh.js';
+import type { HostEvent, LogHook, LogLevel } from './types.js';
+
+const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
+).version;
+
+function logLevel(options: CliOptions): LogLevel {
+  if (options.quiet) return 'error';
+  if (options.verbose >= 2) return 'trace';
+  return options.verbose === 1 ? 'debug' : 'info';
+}
+
+function outputSink(options: CliOptions, log: LogHook): Sink {
+  const sink = options.json
+    ? toJson()
+    : options.quiet
+      ? toRaw()
+      : options.verbose > 0
+        ? toLog(log)
+        : toText();
+  return options.serial ? serial(sink) : sink;
+}
+
+/** Picks the preset pipeline of the mode. */
+function pipeline(options: CliOptions, log: LogHook, sink: Sink, owner: Session) {
+  const keys = loadKeys(options.key, log);
+  const agent = process.env.SSH_AUTH_SOCK;
+  const hosts = hostArgs(options.hosts, {
+    user: options.user,
+    ...(options.readStdin ? { stdin: process.stdin } : {}),
+  }).pipe(
+    catchError((error: unknown) =>
+      throwError(
+        () =>
+          new OrgalorgError("can't parse all specified addresses", {
+            code: isOrgalorgError(error) ? error.code : 'hosts.parse',
+            children: [error],
+          }),
+      ),
+    ),
+  );
+  return inSession((session): Observable<HostEvent> => {
+    const fleet: FleetConfig = {
+      hosts,
+      session,
+      transport: sshTransport({
+        keys,
+        agent: agent === '' ? undefined : agent,
+        connectTimeout: options.connectTimeout,
+        keepAlive: options.keepAlive,
+        receiveTimeout: options.receiveTimeout,
+      }),
+      concurrency: options.threads,
+      connectFailover: options.connectFailover,
+      lock: options.lock ? { path: options.lockFile, failover: options.lockFailover } : undefined,
+      heartbeatPeriod: Math.floor(options.sendTimeout * 0.8),
+      log,
+    };
+    if (options.mode === 'lock') return lockHold(fleet);
+    if (options.mode !== 'command') {
+      throw new OrgalorgError(`${options.mode} mode (-U, -S) is not in this version yet`, {
+        code: 'usage',
+      });
+    }
+    const stdinFile = options.stdin;
+    return commandRun({
+      ...fleet,
+      command: remoteCommand(options.words, {
+        shell: options.shell,
+        directory: options.root,
+        sudo: options.sudo,
+      }),
+      sudo: options.sudo,
+      tty: options.tty,
+      paused: sink.paused,
+      stdin: stdinFile === undefined ? undefined : () => createReadStream(stdinFile),
+    });
+  }, owner);
+}
+
+/** Runs the command line; resolves to the exit status. The only place that decides it. */
+async function main(args: readonly string[]): Promise<number> {
+  let options: CliOptions;
+  const early = createLogger({ level: 'info', json: args.includes('--json') });
+  try {
+    options = parseCommandLine(args, helpText(userInfo().username), VERSION);
+  } catch (error: unknown) {
+    if (!(error instanceof CliExit)) {
+      early({ level: 'fatal', message: '', error });
+      return 1;
+    }
+    (error.stream === 'stdout' ? process.stdout : process.stderr).write(error.text);
+    return error.exitCode;
+  }
+
+  const log = createLogger({ level: logLevel(options), json: options.json });
+  const sink = outputSink(options, log);
+  const owner = new Session();
+  const status = await new Promise<number>((resolve) => {
+    let run: Observable<HostEvent>;
+    try {
+      run = pipeline(options, log, sink, owner);
+    } catch (error: unknown) {
+      log({ level: 'fatal', message: '', error });
+      return resolve(1);
+    }
+    const subscription = run.subscribe({
+      next: (event) => sink.next(event),
+      error: (error: unknown) => {
+        sink.error(error);
+        log({ level: 'fatal', message: '', error });
+        resolve(isOrgalorgError(error) ? error.exitCode : 1);
+      },
+      complete: () => {
+        sink.complete();
+        resolve(0);
+      },
+    });
+    const stop = (signal: string, code: number) => {
+      log({
+        level: 'warn',
+        message: `${signal}: stopping remote commands and releasing locks on every host`,
+      });
+      subscription.unsubscribe();
+      sink.complete();
+      resolve(code);
+    };
+    process.once('SIGINT', () => stop('SIGINT', 130));
+    process.once('SIGTERM', () => stop('SIGTERM', 143));
+  });
+  await owner.close();
+  return status;
+}
+
+main(process.argv.slice(2)).then(
+  (status) => {
+    process.exitCode = status;
+    // Everything is closed by now; do not let a stray handle keep the process alive.
+    setTimeout(() => process.exit(status), 1000).unref();
+  },
+  (error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,151 @@
+import {
+  catchError,
+  concatWith,
+  defer,
+  EMPTY,
+  mergeMap,
+  Observable,
+  of,
+  ReplaySubject,
+  Subject,
+  throwError,
+  type OperatorFunction,
+} from 'rxjs';
+import { OrgalorgError } from '../errors.js';
+import type { ConnectedHost, HeldLock } from '../host.js';
+import { shellQuote } from '../transport/remote-command.js';
+import type { ExecEvent, LogHook } from '../types.js';
+import { FailoverCollector, type Failover } from './failover.js';
+
+export interface LockConfig {
+  /** The remote file or directory to `flock` (`--lock-file`, else `-r`, else `/`). */
+  readonly path: string;
+  /** `strict` (default) fails the run if any host cannot be locked; `loose` (`-t`) warns. */
+  readonly failover?: Failover;
+  /** How many hosts may be locking at once; 16 by default. */
+  readonly concurrency?: number;
+  readonly log?: LogHook;
+}
+
+/**
+ * Takes an exclusive `flock` on `path` on each host and emits the host with its lock; the lock
+ * is held until the host's session ends (its channel closes and the remote `flock` exits).
+ *
+ * Strict: once every host has been tried, errors with code `connect.cluster` listing each host
+ * whose lock was refused (`lock already obtained by another process`), missing or broken.
+ * Loose: warns and emits such a host without a lock. Unsubscribing releases locks in flight.
+ *
+ * @example
+ * connected.pipe(lock({ path: '/srv/app' }));
+ * // each host, with `lock` set, once /srv/app is locked there
+ */
+export function lock(config: LockConfig): OperatorFunction<ConnectedHost, ConnectedHost> {
+  return (source) =>
+    defer(() => {
+      const collector = new FailoverCollector(config.failover ?? 'strict', config.log);
+      const attempt = (target: ConnectedHost) => {
+        collector.attempt();
+        return acquire(target, config).pipe(
+          catchError((error: unknown) => {
+            collector.fail(error);
+            return config.failover === 'loose' ? of(target) : EMPTY;
+          }),
+        );
+      };
+      return source.pipe(
+        mergeMap(attempt, config.concurrency ?? 16),
+        concatWith(
+          defer(() => {
+            const verdict = collector.verdict();
+            return verdict === undefined ? EMPTY : throwError(() => verdict);
+          }),
+        ),
+      );
+    });
+}
+
+const REPLIES: Record<string, string> = {
+  locked: "can't acquire lock, lock already obtained by another process or unavailable",
+  missing: 'no such file or directory on the host',
+  'no-flock': 'flock is not installed on the host',
+};
+
+/** The remote side: `acquired` then an echo of every line sent, or one word saying why not. */
+function lockCommand(path: string): string {
+  const file = shellQuote(path);
+  const script = [
+    `command -v flock >/dev/null 2>&1 || { echo no-flock; exit 0; }`,
+    `[ -e ${file} ] || { echo missing; exit 0; }`,
+    `flock -nx ${file} -c 'echo acquired && exec cat' || echo locked`,
+  ].join('\n');
+  return `sh -c ${shellQuote(script)}`;
+}
+
+function acquire(target: ConnectedHost, config: LockConfig): Observable<ConnectedHost> {
+  const { host, connection, session } = target;
+  return new Observable<ConnectedHost>((subscriber) => {
+    const input = new Subject<string>();
+    const replies = new Subject<string>();
+    const ended = new ReplaySubject<string>(1);
+    const failure = (why: string, cause?: unknown) =>
+      new OrgalorgError(`${host.node} ${why}`, { code: 'lock.failed', host, cause });
+    let acquired = false;
+    let partial = '';
+
+    const onLine = (line: string) => {
+      const reply = line.trim();
+      if (acquired) return replies.next(reply);
+      if (reply === 'acquired') {
+        acquired = true;
+        config.log?.({
+          level: 'trace',
+          host,
+          message: `lock acquired: '${host.node}' on '${config.path}'`,
+        });
+        const held: HeldLock = {
+          path: config.path,
+          replies: replies.asObservable(),
+          ended: ended.asObservable(),
+          ping: () => input.next('PING\n'),
+        };
+        subscriber.next({ ...target, lock: held });
+        return subscriber.complete();
+      }
+      const why =
+        REPLIES[reply] ??
+        `unexpected reply string encountered instead of 'acquired' or 'locked': '${reply}'`;
+      subscriber.error(failure(reply === 'missing' ? `can't lock '${config.path}': ${why}` : why));
+    };
+
+    const onEvent = (event: ExecEvent) => {
+      if (event.kind === 'exit') {
+        if (!acquired) subscriber.error(failure("can't read lock status line from lock process"));
+        return ended.next(`lock process ended with code ${String(event.code)}`);
+      }
+      const text = event.data.toString();
+      if (event.kind === 'stderr') {
+        for (const line of text.split('\n').filter(Boolean)) {
+          config.log?.({ level: 'debug', host, message: `${host.node} {flock} <stderr> ${line}` });
+        }
+        return;
+      }
+      const lines = (partial + text).split('\n');
+      partial = lines.pop() ?? '';
+      lines.forEach(onLine);
+    };
+
+    config.log?.({ level: 'trace', host, message: `${host.node} running lock command` });
+    const running = connection.run(lockCommand(config.path), { stdin: input }).subscribe({
+      next: onEvent,
+      error: (error: unknown) => {
+        if (!acquired) subscriber.error(failure("can't start lock command", error));
+        ended.next(error instanceof Error ? error.message : String(error));
+      },
+    });
+    // The lock lives as long as the session, not as long as this subscription.
+    session.hold(running);
+    return () => {
+      if (!acquired) running.unsubscribe();
+    };
+  });
+}

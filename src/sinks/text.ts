@@ -1,0 +1,32 @@
+import type { Writable } from 'node:stream';
+import { merge } from 'rxjs';
+import { chunkSink, Output, prefixLines, type Sink } from './output.js';
+
+export interface TextConfig {
+  readonly stdout?: Writable;
+  readonly stderr?: Writable;
+}
+
+/**
+ * Writes each host's output as `<host> <line>`, host as typed, stdout to stdout and stderr to
+ * stderr; a partial last line gets a newline. Lines of different hosts never mix.
+ *
+ * @example
+ * connected.pipe(exec('echo -n hello')).subscribe(toText());
+ * // web1 hello
+ * // web2 hello
+ */
+export function toText(config: TextConfig = {}): Sink {
+  const out = {
+    stdout: new Output(config.stdout ?? process.stdout),
+    stderr: new Output(config.stderr ?? process.stderr),
+  };
+  const newline = Buffer.from('\n');
+  return chunkSink(
+    ({ stream, host, chunk, final }) => {
+      const lines = final ? Buffer.concat([chunk, newline]) : chunk;
+      out[stream].write(prefixLines(Buffer.from(`${host.raw} `), lines));
+    },
+    merge(out.stdout.paused, out.stderr.paused),
+  );
+}

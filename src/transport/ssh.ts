@@ -1,0 +1,276 @@
+import type { Readable } from 'node:stream';
+import { isObservable, Observable, Subscription } from 'rxjs';
+import ssh2, { type AnyAuthMethod, type ClientChannel, type ParsedKey } from 'ssh2';
+import { OrgalorgError } from '../errors.js';
+import type { ExecEvent, HostSpec } from '../types.js';
+import type { CommandInput, Connection, RunConfig, Transport } from './transport.js';
+
+export interface SshTransportConfig {
+  /** Parsed private keys, offered after the agent's. */
+  readonly keys: readonly ParsedKey[];
+  /** ssh-agent socket (`SSH_AUTH_SOCK`), asked first. */
+  readonly agent?: string;
+  /** How long connecting, the SSH handshake and login may take, in ms (`-c`). */
+  readonly connectTimeout: number;
+  /** Interval of SSH keep-alive requests in ms (`-a`); 0 turns them off. */
+  readonly keepAlive: number;
+  /** How long a silent connection is trusted before it counts as lost, in ms (`-z`). */
+  readonly receiveTimeout: number;
+}
+
+// The first line the remote login shell writes on stderr, before the command starts: the pid
+// that leads the command's process group, so stopping the command can reach all it started.
+const PID_MARK = '\x1eorgalorg-pid ';
+const MARKED = `printf '\\036orgalorg-pid %s\\n' "$$" >&2; `;
+
+// How long closing waits for the commands that stop remote processes to be sent and answered.
+const STOP_GRACE_MS = 3000;
+
+/** Connects with ssh2: agent first, then key files; one connection per host. */
+export function sshTransport(config: SshTransportConfig): Transport {
+  return { connect: (host) => connectHost(host, config) };
+}
+
+function connectHost(host: HostSpec, config: SshTransportConfig): Observable<Connection> {
+  return new Observable<Connection>((subscriber) => {
+    const client = new ssh2.Client();
+    let ready = false;
+    const fail = (error: Error & { level?: string }) => {
+      if (ready) return;
+      const why =
+        error.level === 'client-timeout'
+          ? `no SSH greeting and login within ${config.connectTimeout} ms (-c)`
+          : error.message;
+      subscriber.error(
+        new OrgalorgError(`can't connect to address: ${host.node}: ${why}`, {
+          code: 'connect',
+          host,
+          cause: error,
+        }),
+      );
+    };
+    client.on('error', fail);
+    client.on('ready', () => {
+      ready = true;
+      client.off('error', fail);
+      subscriber.next(new SshConnection(host, client));
+      subscriber.complete();
+    });
+    client.on('close', () => fail(new Error('connection closed before login')));
+
+    const offers = authOffers(host, config);
+    client.connect({
+      host: host.address,
+      port: host.port,
+      username: host.user,
+      readyTimeout: config.connectTimeout,
+      keepaliveInterval: config.keepAlive,
+      keepaliveCountMax: Math.max(1, Math.ceil(config.receiveTimeout / (config.keepAlive || 1))),
+      // Host keys are not checked yet: see "Known limits" in the README.
+      hostVerifier: () => true,
+      authHandler: (_left, _partial, next) => next(offers.shift() ?? (false as never)),
+    });
+    return () => {
+      if (!ready) client.destroy();
+    };
+  });
+}
+
+function authOffers(host: HostSpec, config: SshTransportConfig): AnyAuthMethod[] {
+  const username = host.user;
+  const agent: AnyAuthMethod[] =
+    config.agent === undefined ? [] : [{ type: 'agent', username, agent: config.agent }];
+  return [
+    ...agent,
+    ...config.keys.map((key): AnyAuthMethod => ({ type: 'publickey', username, key })),
+  ];
+}
+
+class SshConnection implements Connection {
+  private readonly stopping = new Set<Promise<void>>();
+  private lost: Error | undefined;
+  private readonly onLost = new Set<(error: Error) => void>();
+
+  constructor(
+    readonly host: HostSpec,
+    private readonly client: ssh2.Client,
+  ) {
+    const lose = (error: Error) => {
+      this.lost ??= error;
+      for (const listener of this.onLost) listener(this.lost);
+    };
+    client.on('error', lose);
+    client.on('close', () => lose(new Error('connection closed')));
+  }
+
+  run(command: string, config: RunConfig = {}): Observable<ExecEvent> {
+    return new Observable<ExecEvent>((subscriber) => {
+      let channel: ClientChannel | undefined;
+      let pid: string | undefined;
+      let done = false;
+      const subscriptions: Subscription[] = [];
+
+      const lost = (error: Error) => {
+        done = true;
+        subscriber.error(
+          new OrgalorgError(`${this.host.node} connection lost: ${error.message}`, {
+            code: 'exec.lost',
+            host: this.host,
+            cause: error,
+          }),
+        );
+      };
+      if (this.lost) {
+        lost(this.lost);
+        return;
+      }
+      this.onLost.add(lost);
+
+      this.client.exec(MARKED + command, { pty: config.tty === true }, (error, opened) => {
+        if (error) {
+          done = true;
+          subscriber.error(
+            new OrgalorgError(`${this.host.node} can't start remote command: ${error.message}`, {
+              code: 'exec.start',
+              host: this.host,
+              cause: error,
+            }),
+          );
+          return;
+        }
+        channel = opened;
+        if (subscriber.closed) {
+          opened.close();
+          return;
+        }
+
+        let code: number | null = null;
+        let signal: string | null = null;
+        const marked = readPid((found) => {
+          pid = found;
+        });
+        opened.on('data', (data: Buffer) => {
+          if (config.tty !== true) subscriber.next({ kind: 'stdout', data });
+          else marked(data, (rest) => subscriber.next({ kind: 'stdout', data: rest }));
+        });
+        opened.stderr.on('data', (data: Buffer) => {
+          if (config.tty === true) subscriber.next({ kind: 'stderr', data });
+          else marked(data, (rest) => subscriber.next({ kind: 'stderr', data: rest }));
+        });
+        opened.on('exit', (exitCode: number | null, exitSignal?: string) => {
+          code = exitCode ?? null;
+          signal = exitSignal ?? null;
+        });
+        opened.on('close', () => {
+          done = true;
+          this.onLost.delete(lost);
+          subscriber.next({ kind: 'exit', code, signal });
+          subscriber.complete();
+        });
+
+        if (config.paused) {
+          subscriptions.push(
+            config.paused.subscribe((pause) => {
+              const streams = [opened, opened.stderr];
+              for (const stream of streams) {
+                if (pause) stream.pause();
+                else stream.resume();
+              }
+            }),
+          );
+        }
+        subscriptions.push(feed(opened, config.stdin));
+      });
+
+      return () => {
+        this.onLost.delete(lost);
+        for (const subscription of subscriptions) subscription.unsubscribe();
+        if (!done && channel) this.stop(channel, pid, config.sudo === true);
+      };
+    });
+  }
+
+  /** Ends the command's whole process group on the host, then its channel. */
+  private stop(channel: ClientChannel, pid: string | undefined, sudo: boolean): void {
+    if (pid === undefined || this.lost) {
+      channel.close();
+      return;
+    }
+    const kill = `${sudo ? 'sudo -n ' : ''}kill -TERM -- -${pid} 2>/dev/null`;
+    const stopped = new Promise<void>((resolve) => {
+      this.client.exec(kill, (error, killer) => {
+        if (error) return resolve();
+        killer.on('close', () => resolve());
+        killer.resume();
+        killer.stderr.resume();
+        killer.end();
+      });
+    }).finally(() => {
+      channel.close();
+      this.stopping.delete(stopped);
+    });
+    this.stopping.add(stopped);
+  }
+
+  async close(): Promise<void> {
+    if (this.stopping.size > 0) {
+      await Promise.race([Promise.all(this.stopping), delay(STOP_GRACE_MS)]);
+    }
+    if (this.lost) return;
+    const closed = new Promise<void>((resolve) => this.client.once('close', () => resolve()));
+    this.client.end();
+    await Promise.race([closed, delay(STOP_GRACE_MS)]);
+    this.client.destroy();
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/**
+ * Returns a filter for the stream that carries the pid mark: it takes the mark off the first
+ * line (reporting the pid), then passes every byte through.
+ */
+function readPid(
+  found: (pid: string) => void,
+): (data: Buffer, emit: (rest: Buffer) => void) => void {
+  let head: Buffer | undefined = Buffer.alloc(0);
+  return (data, emit) => {
+    if (head === undefined) return emit(data);
+    head = Buffer.concat([head, data]);
+    const newline = head.indexOf(10);
+    const text = head.toString('latin1', 0, newline === -1 ? head.length : newline);
+    if (
+      !PID_MARK.startsWith(text.slice(0, PID_MARK.length)) ||
+      (newline === -1 && head.length > 64)
+    ) {
+      const all = head;
+      head = undefined;
+      return emit(all);
+    }
+    if (newline === -1) return;
+    found(text.slice(PID_MARK.length).replace(/\r$/, ''));
+    const rest = head.subarray(newline + 1);
+    head = undefined;
+    if (rest.length > 0) emit(rest);
+  };
+}
+
+/** Writes the command's input to the channel and ends it; no input means EOF at once. */
+function feed(channel: ClientChannel, input: CommandInput | undefined): Subscription {
+  if (input === undefined) {
+    channel.end();
+    return Subscription.EMPTY;
+  }
+  if (isObservable(input)) {
+    return input.subscribe({
+      next: (chunk) => channel.write(chunk),
+      complete: () => channel.end(),
+      error: () => channel.end(),
+    });
+  }
+  const readable: Readable = input;
+  readable.pipe(channel);
+  return new Subscription(() => readable.unpipe(channel));
+}
