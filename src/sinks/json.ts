@@ -29,8 +29,8 @@ export function toJson(config: JsonConfig = {}): Sink {
     stderr: new Output(config.stderr ?? process.stderr),
   };
   return chunkSink(
-    ({ stream, host, chunk }) => {
-      const record = { body: chunk.toString(), host: host.raw, node: host.node, stream };
+    ({ stream, host, pieces }) => {
+      const record = { body: Buffer.concat(pieces).toString(), host: host.raw, node: host.node, stream };
       out[stream].write(`${goJson(record)}\n`);
     },
     merge(out.stdout.paused, out.stderr.paused),

@@ -55,8 +55,8 @@ export function createLogger(config: LoggerConfig): LogHook {
  * `{cmd} <stdout> [user@host:port] line`, instead of to stdout.
  */
 export function toLog(log: LogHook): Sink {
-  return chunkSink(({ stream, host, chunk }) => {
-    for (const line of chunk.toString().replace(/\n$/, '').split('\n')) {
+  return chunkSink(({ stream, host, pieces }) => {
+    for (const line of Buffer.concat(pieces).toString().replace(/\n$/, '').split('\n')) {
       log({ level: 'debug', host, message: `{cmd} <${stream}> ${host.node} ${line}` });
     }
   }, NEVER);

@@ -17,7 +17,14 @@ export class Output {
     stream.on('drain', () => this.congested.next(false));
   }
 
-  write(data: Buffer | string): void {
+  write(data: Buffer | string | readonly Buffer[]): void {
+    if (typeof data === 'string' || Buffer.isBuffer(data)) return this.writeOne(data);
+    // Many small pieces become one write; a few big ones are written as they are.
+    if (data.length > 8) this.writeOne(Buffer.concat(data));
+    else data.forEach((piece) => this.writeOne(piece));
+  }
+
+  private writeOne(data: Buffer | string): void {
     if (data.length === 0) return;
     if (!this.stream.write(data)) this.congested.next(true);
   }
@@ -31,8 +38,11 @@ export class Output {
 export class LineBuffer {
   private readonly pending = new Map<string, Buffer[]>();
 
-  /** The complete lines this chunk finishes, or undefined when it finishes none. */
-  take(key: string, data: Buffer): Buffer | undefined {
+  /**
+   * The complete lines this chunk finishes, as pieces in order (only the last piece holds
+   * newlines, and it ends with one), or undefined when it finishes none.
+   */
+  take(key: string, data: Buffer): Buffer[] | undefined {
     const newline = data.lastIndexOf(10);
     const held = this.pending.get(key);
     if (newline === -1) {
@@ -41,17 +51,16 @@ export class LineBuffer {
       return undefined;
     }
     const head = data.subarray(0, newline + 1);
-    const complete = held ? Buffer.concat([...held, head]) : head;
     if (newline + 1 < data.length) this.pending.set(key, [data.subarray(newline + 1)]);
     else this.pending.delete(key);
-    return complete;
+    return held ? [...held, head] : [head];
   }
 
-  /** The partial last line of that key, if any, and forgets it. */
-  flush(key: string): Buffer | undefined {
+  /** The pieces of the partial last line of that key, if any, and forgets them. */
+  flush(key: string): Buffer[] | undefined {
     const held = this.pending.get(key);
     this.pending.delete(key);
-    return held ? Buffer.concat(held) : undefined;
+    return held;
   }
 
   /** Every key that holds a partial line. */
@@ -60,17 +69,23 @@ export class LineBuffer {
   }
 }
 
-/** Splits whole lines (ending with a newline) and puts `prefix` before each. */
-export function prefixLines(prefix: Buffer, lines: Buffer): Buffer {
-  const pieces: Buffer[] = [];
-  let start = 0;
-  while (start < lines.length) {
-    const end = lines.indexOf(10, start);
-    const stop = end === -1 ? lines.length : end + 1;
-    pieces.push(prefix, lines.subarray(start, stop));
-    start = stop;
-  }
-  return Buffer.concat(pieces);
+/**
+ * Puts `prefix` before every line of the pieces (as {@link LineBuffer} returns them): the pieces
+ * are written as they are, with the prefix between, so a long line is never copied.
+ */
+export function prefixLines(prefix: Buffer, pieces: readonly Buffer[]): Buffer[] {
+  const out: Buffer[] = [prefix];
+  pieces.forEach((piece, index) => {
+    const last = index === pieces.length - 1;
+    let start = 0;
+    for (let end = piece.indexOf(10); end !== -1; end = piece.indexOf(10, start)) {
+      out.push(piece.subarray(start, end + 1));
+      start = end + 1;
+      if (start < piece.length || !last) out.push(prefix);
+    }
+    if (start < piece.length) out.push(piece.subarray(start));
+  });
+  return out;
 }
 
 export function streamKey(event: HostEvent & { kind: 'stdout' | 'stderr' }): string {
@@ -81,7 +96,8 @@ export function streamKey(event: HostEvent & { kind: 'stdout' | 'stderr' }): str
 export interface ChunkInfo {
   readonly stream: 'stdout' | 'stderr';
   readonly host: HostEvent['host'];
-  readonly chunk: Buffer;
+  /** The bytes, in pieces; only the last can hold newlines. */
+  readonly pieces: readonly Buffer[];
   readonly final: boolean;
 }
 
@@ -93,8 +109,8 @@ export function chunkSink(render: (info: ChunkInfo) => void, paused: Observable<
   const buffer = new LineBuffer();
   const hosts = new Map<string, HostEvent['host']>();
   const flush = (stream: 'stdout' | 'stderr', host: HostEvent['host']) => {
-    const chunk = buffer.flush(`${stream} ${host.node}`);
-    if (chunk) render({ stream, host, chunk, final: true });
+    const pieces = buffer.flush(`${stream} ${host.node}`);
+    if (pieces) render({ stream, host, pieces, final: true });
   };
   const flushAll = () => {
     for (const host of hosts.values()) {
@@ -112,8 +128,8 @@ export function chunkSink(render: (info: ChunkInfo) => void, paused: Observable<
         return;
       }
       hosts.set(event.host.node, event.host);
-      const chunk = buffer.take(streamKey(event), event.data);
-      if (chunk) render({ stream: event.kind, host: event.host, chunk, final: false });
+      const pieces = buffer.take(streamKey(event), event.data);
+      if (pieces) render({ stream: event.kind, host: event.host, pieces, final: false });
     },
     error: flushAll,
     complete: flushAll,

@@ -21,7 +21,7 @@ export function toRaw(config: RawConfig = {}): Sink {
     stderr: new Output(config.stderr ?? process.stderr),
   };
   return chunkSink(
-    ({ stream, chunk }) => out[stream].write(chunk),
+    ({ stream, pieces }) => out[stream].write(pieces),
     merge(out.stdout.paused, out.stderr.paused),
   );
 }

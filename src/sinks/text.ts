@@ -23,8 +23,8 @@ export function toText(config: TextConfig = {}): Sink {
   };
   const newline = Buffer.from('\n');
   return chunkSink(
-    ({ stream, host, chunk, final }) => {
-      const lines = final ? Buffer.concat([chunk, newline]) : chunk;
+    ({ stream, host, pieces, final }) => {
+      const lines = final ? [...pieces, newline] : pieces;
       out[stream].write(prefixLines(Buffer.from(`${host.raw} `), lines));
     },
     merge(out.stdout.paused, out.stderr.paused),

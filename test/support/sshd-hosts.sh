@@ -577,6 +577,8 @@ cmd_up() {
             if [ -d "$(hostdir "$i")" ]; then
                 stop_units "$i" || die "could not clear host $i"
             fi
+            ! ssh_banner "$(addr "$i")" 2>/dev/null ||
+                die "$(addr "$i"):22 is taken (hosts of another STATE_DIR?)"
             start_host "$i"
         done
         for ((i = 1; i <= n; i++)); do
@@ -589,6 +591,10 @@ cmd_up() {
             if [ -d "$(shareddir)" ]; then
                 stop_units shared || die "could not stop the shared sshds"
             fi
+            for ((i = 1; i <= n; i++)); do
+                ! ssh_banner "$(addr "$i")" 2>/dev/null ||
+                    die "$(addr "$i"):22 is taken (hosts of another STATE_DIR?)"
+            done
             start_shared "$n"
         fi
         # A key login through every sshd (the first address of each), a

@@ -1,0 +1,38 @@
+// The public API: sources make host specs, operators do the work, sinks write the results,
+// and the presets are the CLI's modes built from them.
+export type { ExecEvent, HostEvent, HostSpec, LogEntry, LogHook, LogLevel } from './types.js';
+export type { ConnectedHost, HeldLock } from './host.js';
+export { OrgalorgError, isOrgalorgError, type OrgalorgErrorCode } from './errors.js';
+export { Session, session } from './session.js';
+
+export { parseHost, type ParseHostConfig } from './sources/parse-host.js';
+export { hostArgs, hostLines, hosts, isHostsFile, type HostsConfig } from './sources/hosts.js';
+
+export { allHosts } from './operators/all-hosts.js';
+export { connect, type ConnectConfig } from './operators/connect.js';
+export { exec, type ExecConfig } from './operators/exec.js';
+export { expectSuccess } from './operators/expect-success.js';
+export type { Failover } from './operators/failover.js';
+export { heartbeat, type HeartbeatConfig } from './operators/heartbeat.js';
+export { lock, type LockConfig } from './operators/lock.js';
+
+export { errorLine, errorTree } from './sinks/error-tree.js';
+export { toJson, type JsonConfig } from './sinks/json.js';
+export { createLogger, toLog, type LoggerConfig } from './sinks/logger.js';
+export type { Sink } from './sinks/output.js';
+export { toRaw, type RawConfig } from './sinks/raw.js';
+export { serial } from './sinks/serial.js';
+export { toText, type TextConfig } from './sinks/text.js';
+
+export type { CommandInput, Connection, RunConfig, Transport } from './transport/transport.js';
+export { sshTransport, type SshTransportConfig } from './transport/ssh.js';
+export { defaultKeyFiles, loadKeys } from './transport/keys.js';
+export { remoteCommand, shellQuote, type RemoteCommandConfig } from './transport/remote-command.js';
+
+export {
+  commandRun,
+  fleet,
+  lockHold,
+  type CommandRunConfig,
+  type FleetConfig,
+} from './presets.js';
