@@ -14,8 +14,9 @@
 #   sshd-hosts.sh pids I STATE_DIR
 #       print the pids of the processes living in host I.
 #
-# Host I listens on port 22 of 127.20.0.I (I <= 250) or 127.20.1.(I-250)
-# (I <= 500). Nothing ever listens outside 127.20.0.0/16.
+# Host I listens on port 22 of 127.N.0.I (I <= 250) or 127.N.1.(I-250)
+# (I <= 500), where N is SSHD_HOSTS_NET (default 20). Nothing ever listens
+# outside 127.N.0.0/16.
 #
 # Default mode: one sshd per host, started inside a private mount namespace
 # and chrooted into an overlayfs whose lower layer is the real / and whose
@@ -79,6 +80,17 @@ set_state() {
     esac
     STATE=${STATE%/}
     [ -n "$STATE" ] || die "refusing state dir /"
+    # The second octet of the addresses: SSHD_HOSTS_NET when the state dir is new, then the
+    # one recorded in it, so down, env, exec and pids find the same hosts.
+    if [ -s "$STATE/net" ]; then
+        NET=$(cat "$STATE/net")
+    else
+        NET=${SSHD_HOSTS_NET:-20}
+    fi
+    case $NET in
+        '' | *[!0-9]*) die "SSHD_HOSTS_NET must be a number from 1 to 254" ;;
+    esac
+    [ "$NET" -ge 1 ] && [ "$NET" -le 254 ] || die "SSHD_HOSTS_NET must be 1..254"
 }
 
 check_index() {
@@ -91,9 +103,9 @@ check_index() {
 
 addr() {
     if [ "$1" -le 250 ]; then
-        echo "127.20.0.$1"
+        echo "127.$NET.0.$1"
     else
-        echo "127.20.1.$(($1 - 250))"
+        echo "127.$NET.1.$(($1 - 250))"
     fi
 }
 
@@ -332,6 +344,7 @@ ensure_state() {
         ssh-keygen -q -t ed25519 -N '' -C orgalorg-test -f "$STATE/id_ed25519"
     fi
     install -m 0644 "$STATE/id_ed25519.pub" "$STATE/authorized_keys"
+    echo "$NET" >"$STATE/net"
 }
 
 # --- sshd configuration --------------------------------------------------------
