@@ -29,10 +29,4 @@ export { sshTransport, type SshTransportConfig } from './transport/ssh.js';
 export { defaultKeyFiles, loadKeys } from './transport/keys.js';
 export { remoteCommand, shellQuote, type RemoteCommandConfig } from './transport/remote-command.js';
 
-export {
-  commandRun,
-  fleet,
-  lockHold,
-  type CommandRunConfig,
-  type FleetConfig,
-} from './presets.js';
+export { commandRun, fleet, lockHold, type CommandRunConfig, type FleetConfig } from './presets.js';

@@ -30,7 +30,12 @@ export function toJson(config: JsonConfig = {}): Sink {
   };
   return chunkSink(
     ({ stream, host, pieces }) => {
-      const record = { body: Buffer.concat(pieces).toString(), host: host.raw, node: host.node, stream };
+      const record = {
+        body: Buffer.concat(pieces).toString(),
+        host: host.raw,
+        node: host.node,
+        stream,
+      };
       out[stream].write(`${goJson(record)}\n`);
     },
     merge(out.stdout.paused, out.stderr.paused),
