@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-import { createReadStream, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { catchError, throwError, type Observable } from 'rxjs';
 import { CliExit, parseCommandLine, type CliOptions } from './cli/options.js';
 import { helpText } from './cli/help.js';
 import { OrgalorgError, isOrgalorgError } from './errors.js';
+import { allHosts } from './operators/all-hosts.js';
 import { commandRun, lockHold, type FleetConfig } from './presets.js';
 import { session as inSession, Session } from './session.js';
 import { createLogger, toLog } from './sinks/logger.js';
@@ -14,6 +15,7 @@ import { toRaw } from './sinks/raw.js';
 import { serial } from './sinks/serial.js';
 import { toText } from './sinks/text.js';
 import { hostArgs } from './sources/hosts.js';
+import { openInputFile } from './transport/input-file.js';
 import { loadKeys } from './transport/keys.js';
 import { remoteCommand } from './transport/remote-command.js';
 import { sshTransport } from './transport/ssh.js';
@@ -59,7 +61,10 @@ function pipeline(options: CliOptions, log: LogHook, sink: Sink, owner: Session)
           }),
       ),
     ),
+    // Every host is parsed before the first is contacted: a bad one fails the run up front.
+    allHosts(),
   );
+  const stdin = options.stdin === undefined ? undefined : openInputFile(options.stdin);
   return inSession((session): Observable<HostEvent> => {
     const fleet: FleetConfig = {
       hosts,
@@ -83,7 +88,6 @@ function pipeline(options: CliOptions, log: LogHook, sink: Sink, owner: Session)
         code: 'usage',
       });
     }
-    const stdinFile = options.stdin;
     return commandRun({
       ...fleet,
       command: remoteCommand(options.words, {
@@ -94,7 +98,7 @@ function pipeline(options: CliOptions, log: LogHook, sink: Sink, owner: Session)
       sudo: options.sudo,
       tty: options.tty,
       paused: sink.paused,
-      stdin: stdinFile === undefined ? undefined : () => createReadStream(stdinFile),
+      stdin,
     });
   }, owner);
 }

@@ -53,3 +53,12 @@ Object.defineProperty(OrgalorgError.prototype, 'name', { value: 'OrgalorgError' 
 export function isOrgalorgError(error: unknown): error is OrgalorgError {
   return error instanceof Error && error.name === 'OrgalorgError' && 'code' in error;
 }
+
+/** Why a local file could not be used, in words: `no such file or directory`, and so on. */
+export function fileProblem(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') return 'no such file or directory';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EISDIR') return 'it is a directory';
+  return error instanceof Error ? error.message : String(error);
+}

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { concatMap, defer, distinct, from, map, Observable, type ObservableInput } from 'rxjs';
 import split2 from 'split2';
-import { OrgalorgError } from '../errors.js';
+import { fileProblem, OrgalorgError } from '../errors.js';
 import type { HostSpec } from '../types.js';
 import { hostKey, parseHost, type ParseHostConfig } from './parse-host.js';
 
@@ -40,9 +40,8 @@ export function hostLines(input: string | Readable): Observable<string> {
         const stream = typeof input === 'string' ? createReadStream(input) : input;
         const lines = stream.pipe(split2(/\r?\n/));
         const fail = (error: NodeJS.ErrnoException) => {
-          const reason = error.code === 'ENOENT' ? 'no such file' : error.message;
           subscriber.error(
-            new OrgalorgError(`can't open ${label}: ${reason}`, {
+            new OrgalorgError(`can't open ${label}: ${fileProblem(error)}`, {
               code: 'hosts.file',
               cause: error,
             }),

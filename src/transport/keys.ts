@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import ssh2, { type ParsedKey } from 'ssh2';
-import { OrgalorgError } from '../errors.js';
+import { fileProblem, OrgalorgError } from '../errors.js';
 import type { LogHook } from '../types.js';
 
 /** The key files offered when `-k` is not given, those that exist. */
@@ -38,16 +38,7 @@ function parseKeyFile(file: string): ParsedKey {
   try {
     data = readFileSync(file);
   } catch (error: unknown) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason =
-      code === 'ENOENT'
-        ? 'no such file or directory'
-        : code === 'EACCES'
-          ? 'permission denied'
-          : code === 'EISDIR'
-            ? 'it is a directory'
-            : (error as Error).message;
-    throw new OrgalorgError(`can't read SSH key '${file}': ${reason}`, {
+    throw new OrgalorgError(`can't read SSH key '${file}': ${fileProblem(error)}`, {
       code: 'key.read',
       cause: error,
     });

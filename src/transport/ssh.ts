@@ -179,7 +179,19 @@ class SshConnection implements Connection {
             }),
           );
         }
-        subscriptions.push(feed(opened, config.stdin));
+        subscriptions.push(
+          feed(opened, config.stdin, (error) => {
+            done = true;
+            opened.close();
+            subscriber.error(
+              new OrgalorgError(`${this.host.node} can't send input: ${error.message}`, {
+                code: 'input.read',
+                host: this.host,
+                cause: error,
+              }),
+            );
+          }),
+        );
       });
 
       return () => {
@@ -258,7 +270,11 @@ function readPid(
 }
 
 /** Writes the command's input to the channel and ends it; no input means EOF at once. */
-function feed(channel: ClientChannel, input: CommandInput | undefined): Subscription {
+function feed(
+  channel: ClientChannel,
+  input: CommandInput | undefined,
+  fail: (error: Error) => void,
+): Subscription {
   if (input === undefined) {
     channel.end();
     return Subscription.EMPTY;
@@ -267,10 +283,16 @@ function feed(channel: ClientChannel, input: CommandInput | undefined): Subscrip
     return input.subscribe({
       next: (chunk) => channel.write(chunk),
       complete: () => channel.end(),
-      error: () => channel.end(),
+      error: fail,
     });
   }
   const readable: Readable = input;
+  readable.once('error', fail);
   readable.pipe(channel);
-  return new Subscription(() => readable.unpipe(channel));
+  return new Subscription(() => {
+    readable.off('error', fail);
+    readable.unpipe(channel);
+    // A host that stopped reading must not hold the others back: drop what it would get.
+    readable.resume();
+  });
 }
