@@ -11,7 +11,6 @@ export type OrgalorgErrorCode =
   | 'connect.cluster'
   | 'lock.held'
   | 'lock.failed'
-  | 'lock.cluster'
   | 'heartbeat.lost'
   | 'exec.start'
   | 'exec.exit'

@@ -1,5 +1,5 @@
 import { concatWith, defer, EMPTY, tap, throwError, type MonoTypeOperatorFunction } from 'rxjs';
-import { OrgalorgError } from '../errors.js';
+import { isOrgalorgError, OrgalorgError } from '../errors.js';
 import type { HostEvent, HostSpec } from '../types.js';
 
 /**
@@ -27,7 +27,9 @@ export function expectSuccess(): MonoTypeOperatorFunction<HostEvent> {
             ? `code ${event.code}`
             : event.signal !== null
               ? `signal ${event.signal}`
-              : 'connection lost';
+              : isOrgalorgError(event.error) && event.error.code === 'exec.start'
+                ? 'not started'
+                : 'connection lost';
         failures.set(key, [...(failures.get(key) ?? []), event.host]);
       };
       const verdict = () => {

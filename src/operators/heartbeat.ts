@@ -74,7 +74,8 @@ function watch(host: HostSpec, lock: HeldLock, config: HeartbeatConfig): Observa
       throw lost(`can't receive heartbeat: ${why}`);
     }),
   );
-  return merge(ticks, replies, ended) as Observable<never>;
+  // Replies are listened to before the first ping goes out, so an echo at once is not missed.
+  return merge(replies, ended, ticks) as Observable<never>;
 }
 
 function messageOf(error: unknown): string {

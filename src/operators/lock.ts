@@ -11,7 +11,7 @@ import {
   throwError,
   type OperatorFunction,
 } from 'rxjs';
-import { OrgalorgError } from '../errors.js';
+import { OrgalorgError, type OrgalorgErrorCode } from '../errors.js';
 import type { ConnectedHost, HeldLock } from '../host.js';
 import { shellQuote } from '../transport/remote-command.js';
 import type { ExecEvent, LogHook } from '../types.js';
@@ -87,8 +87,8 @@ function acquire(target: ConnectedHost, config: LockConfig): Observable<Connecte
     const input = new Subject<string>();
     const replies = new Subject<string>();
     const ended = new ReplaySubject<string>(1);
-    const failure = (why: string, cause?: unknown) =>
-      new OrgalorgError(`${host.node} ${why}`, { code: 'lock.failed', host, cause });
+    const failure = (why: string, cause?: unknown, code: OrgalorgErrorCode = 'lock.failed') =>
+      new OrgalorgError(`${host.node} ${why}`, { code, host, cause });
     let acquired = false;
     let partial = '';
 
@@ -114,6 +114,7 @@ function acquire(target: ConnectedHost, config: LockConfig): Observable<Connecte
       const why =
         REPLIES[reply] ??
         `unexpected reply string encountered instead of 'acquired' or 'locked': '${reply}'`;
+      if (reply === 'locked') return subscriber.error(failure(why, undefined, 'lock.held'));
       subscriber.error(failure(reply === 'missing' ? `can't lock '${config.path}': ${why}` : why));
     };
 
