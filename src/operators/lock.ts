@@ -121,7 +121,11 @@ function acquire(target: ConnectedHost, config: LockConfig): Observable<Connecte
     const onEvent = (event: ExecEvent) => {
       if (event.kind === 'exit') {
         if (!acquired) subscriber.error(failure("can't read lock status line from lock process"));
-        return ended.next(`lock process ended with code ${String(event.code)}`);
+        const how =
+          event.code === null
+            ? `by signal ${event.signal ?? 'unknown'}`
+            : `with code ${event.code}`;
+        return ended.next(`lock process ended ${how}`);
       }
       const text = event.data.toString();
       if (event.kind === 'stderr') {

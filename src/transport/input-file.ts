@@ -9,6 +9,8 @@ import { fileProblem, OrgalorgError } from '../errors.js';
  * @throws OrgalorgError with code `input.read`, naming the file and why.
  */
 export function openInputFile(path: string): () => Readable {
+  // Our own stdin may be a socket (a parent process's pipe), which /dev/stdin cannot reopen.
+  if (path === '-' || path === '/dev/stdin') return () => process.stdin;
   let fd: number;
   try {
     fd = openSync(path, 'r');
