@@ -6,7 +6,15 @@ import { CliExit, parseCommandLine, type CliOptions } from './cli/options.js';
 import { helpText } from './cli/help.js';
 import { OrgalorgError, isOrgalorgError } from './errors.js';
 import { allHosts } from './operators/all-hosts.js';
-import { commandRun, lockHold, type FleetConfig } from './presets.js';
+import {
+  commandRun,
+  lockHold,
+  syncRun,
+  uploadRun,
+  type FleetConfig,
+  type UploadRunConfig,
+} from './presets.js';
+import { fileList } from './sources/files.js';
 import { session as inSession, Session } from './session.js';
 import { createLogger, toLog } from './sinks/logger.js';
 import { toJson } from './sinks/json.js';
@@ -44,6 +52,18 @@ function outputSink(options: CliOptions, log: LogHook): Sink {
   return options.serial ? serial(sink) : sink;
 }
 
+/** `/var/run/orgalorg/` and the local time, as orgalorg names a run's directory. */
+function runDirectory(now: Date): string {
+  const two = (n: number) => String(n).padStart(2, '0');
+  const stamp =
+    `${now.getFullYear()}${two(now.getMonth() + 1)}${two(now.getDate())}` +
+    `${two(now.getHours())}${two(now.getMinutes())}${two(now.getSeconds())}`;
+  const fraction = String(now.getMilliseconds() * 1000 + Math.floor(Math.random() * 1000))
+    .padStart(6, '0')
+    .replace(/0+$/, '');
+  return `/var/run/orgalorg/${stamp}${fraction === '' ? '' : `.${fraction}`}`;
+}
+
 /** Picks the preset pipeline of the mode. */
 function pipeline(options: CliOptions, log: LogHook, sink: Sink, owner: Session) {
   const keys = loadKeys(options.key, log);
@@ -78,27 +98,55 @@ function pipeline(options: CliOptions, log: LogHook, sink: Sink, owner: Session)
       }),
       concurrency: options.threads,
       connectFailover: options.connectFailover,
-      lock: options.lock ? { path: options.lockFile, failover: options.lockFailover } : undefined,
+      lock: options.lock
+        ? {
+            path: options.lockFile,
+            failover: options.lockFailover,
+            // An -r directory an upload is about to create: lock its nearest existing parent.
+            nearestExisting: options.lockFileDerived && options.mode !== 'command',
+          }
+        : undefined,
       heartbeatPeriod: Math.floor(options.sendTimeout * 0.8),
       log,
     };
     if (options.mode === 'lock') return lockHold(fleet);
-    if (options.mode !== 'command') {
-      throw new OrgalorgError(`${options.mode} mode (-U, -S) is not in this version yet`, {
-        code: 'usage',
+    if (options.mode === 'command') {
+      return commandRun({
+        ...fleet,
+        command: remoteCommand(options.words, {
+          shell: options.shell,
+          directory: options.root,
+          sudo: options.sudo,
+        }),
+        sudo: options.sudo,
+        tty: options.tty,
+        paused: sink.paused,
+        stdin,
       });
     }
-    return commandRun({
+
+    const directory = options.root ?? runDirectory(new Date());
+    const upload: UploadRunConfig = {
       ...fleet,
-      command: remoteCommand(options.words, {
+      files: () => fileList(options.words, { relative: options.relative, log }),
+      archive: { noPreserveUid: options.noPreserveUid, noPreserveGid: options.noPreserveGid },
+      directory,
+      sudo: options.sudo,
+      verbose: options.verbose > 0,
+      paused: sink.paused,
+    };
+    if (options.mode === 'upload') return uploadRun(upload);
+    return syncRun({
+      ...upload,
+      upload: options.upload,
+      simple: options.simple,
+      stdin,
+      tool: remoteCommand([options.syncCommand], {
         shell: options.shell,
-        directory: options.root,
+        directory,
+        args: options.syncArgs,
         sudo: options.sudo,
       }),
-      sudo: options.sudo,
-      tty: options.tty,
-      paused: sink.paused,
-      stdin,
     });
   }, owner);
 }

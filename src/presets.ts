@@ -1,7 +1,9 @@
 import type { Readable } from 'node:stream';
 import {
+  concat,
   concatWith,
   defer,
+  EMPTY,
   from,
   ignoreElements,
   mergeMap,
@@ -19,6 +21,10 @@ import { expectSuccess } from './operators/expect-success.js';
 import type { Failover } from './operators/failover.js';
 import { heartbeat } from './operators/heartbeat.js';
 import { lock } from './operators/lock.js';
+import { syncProtocol } from './operators/sync-protocol.js';
+import { upload } from './operators/upload.js';
+import type { FileEntry } from './sources/files.js';
+import { packArchive, type ArchiveConfig } from './transport/archive.js';
 import type { Session } from './session.js';
 import { fanOut } from './transport/fan-out.js';
 import type { Transport } from './transport/transport.js';
@@ -33,7 +39,12 @@ export interface FleetConfig {
   /** `loose` drops unreachable hosts (`-w`). */
   readonly connectFailover: Failover;
   /** The lock to take on every host, or none (`-y`). */
-  readonly lock?: { readonly path: string; readonly failover: Failover };
+  readonly lock?: {
+    readonly path: string;
+    readonly failover: Failover;
+    /** Lock the nearest existing parent when the path does not exist yet. */
+    readonly nearestExisting?: boolean;
+  };
   /** Time between heartbeat pings in ms. */
   readonly heartbeatPeriod: number;
   readonly scheduler?: SchedulerLike;
@@ -100,22 +111,29 @@ export interface CommandRunConfig extends FleetConfig {
 export function commandRun(config: CommandRunConfig): Observable<HostEvent> {
   return fleet(config).pipe(
     toArray(),
-    mergeMap((hosts) => {
-      // One reading of the input for all hosts: it is opened once the fleet is known.
-      const inputs = config.stdin === undefined ? undefined : fanOut(config.stdin(), hosts.length);
-      return from(hosts).pipe(
-        exec({
-          command: config.command,
-          tty: config.tty,
-          sudo: config.sudo,
-          paused: config.paused,
-          log: config.log,
-          stdin: (_target, index) => inputs?.[index],
-        }),
-      );
-    }),
-    expectSuccess(),
+    mergeMap((hosts) => commandOn(hosts, config)),
   );
+}
+
+/** Runs the command on every host, the input read once for all; fails if any host failed. */
+function commandOn(
+  hosts: readonly ConnectedHost[],
+  config: Omit<CommandRunConfig, keyof FleetConfig> & { readonly log?: LogHook },
+): Observable<HostEvent> {
+  return defer(() => {
+    const inputs = config.stdin === undefined ? undefined : fanOut(config.stdin(), hosts.length);
+    return from(hosts).pipe(
+      exec({
+        command: config.command,
+        tty: config.tty,
+        sudo: config.sudo,
+        paused: config.paused,
+        log: config.log,
+        stdin: (_target, index) => inputs?.[index],
+      }),
+      expectSuccess(),
+    );
+  });
 }
 
 /**
@@ -130,6 +148,95 @@ export function lockHold(config: FleetConfig): Observable<never> {
         config.log?.({ level: 'warn', message: '-L|--lock was passed, waiting for interrupt...' });
         return NEVER;
       }),
+    ),
+  );
+}
+
+export interface UploadRunConfig extends FleetConfig {
+  /** The local files, walked before any host is contacted (`fileList`). */
+  readonly files: () => Promise<readonly FileEntry[]>;
+  readonly archive?: ArchiveConfig;
+  /** Where the files land on every host (`-r`, else a new run directory). */
+  readonly directory: string;
+  readonly sudo?: boolean;
+  /** tar lists what it unpacks. */
+  readonly verbose?: boolean;
+  readonly paused?: Observable<boolean>;
+}
+
+/** Streams the archive to every host; fails, after all hosts finished, if any did not unpack. */
+function uploadTo(
+  hosts: readonly ConnectedHost[],
+  entries: readonly FileEntry[],
+  config: UploadRunConfig,
+) {
+  return from(hosts).pipe(
+    upload({
+      archive: (count) =>
+        fanOut(packArchive(entries, { ...config.archive, log: config.log }), count),
+      directory: config.directory,
+      sudo: config.sudo,
+      verbose: config.verbose,
+      paused: config.paused,
+      log: config.log,
+    }),
+    expectSuccess({ message: "can't upload files on the remote nodes" }),
+  );
+}
+
+/** The `-U` mode: list the files, connect and lock the fleet, upload. */
+export function uploadRun(config: UploadRunConfig): Observable<HostEvent> {
+  return defer(() => from(config.files())).pipe(
+    mergeMap((entries) =>
+      fleet(config).pipe(
+        toArray(),
+        mergeMap((hosts) => uploadTo(hosts, entries, config)),
+      ),
+    ),
+  );
+}
+
+export interface SyncRunConfig extends UploadRunConfig {
+  /** Skip the archive (`--no-upload`). */
+  readonly upload: boolean;
+  /** The sync tool's command line, run in `directory`. */
+  readonly tool: string;
+  /** Run the tool as a plain command, without the protocol (`-m`). */
+  readonly simple: boolean;
+  /** The tool's stdin in simple mode (`-i`). */
+  readonly stdin?: () => Readable;
+}
+
+/**
+ * The `-S` mode: upload as `-U` does, then, once every host has unpacked (a join), start the
+ * sync tool on every host and speak the sync protocol with it (or run it plainly with `-m`).
+ */
+export function syncRun(config: SyncRunConfig): Observable<HostEvent> {
+  const files = config.upload ? config.files : () => Promise.resolve([]);
+  return defer(() => from(files())).pipe(
+    mergeMap((entries) =>
+      fleet(config).pipe(
+        toArray(),
+        mergeMap((hosts) =>
+          concat(
+            config.upload ? uploadTo(hosts, entries, config) : EMPTY,
+            defer(() => {
+              config.log?.({ level: 'trace', message: 'starting sync tool' });
+              return config.simple
+                ? commandOn(hosts, { ...config, command: config.tool })
+                : from(hosts).pipe(
+                    syncProtocol({
+                      command: config.tool,
+                      sudo: config.sudo,
+                      paused: config.paused,
+                      log: config.log,
+                    }),
+                    expectSuccess({ message: 'failed to run sync command' }),
+                  );
+            }),
+          ),
+        ),
+      ),
     ),
   );
 }

@@ -12,7 +12,12 @@ export interface HostSpec {
 
 /** What happened on one host while a remote command ran. */
 export type ExecEvent =
-  | { readonly kind: 'stdout' | 'stderr'; readonly data: Buffer }
+  | {
+      readonly kind: 'stdout' | 'stderr';
+      readonly data: Buffer;
+      /** Which of our remote helpers wrote it (`tar`), shown as `{tar} ` before each line. */
+      readonly tag?: string;
+    }
   | {
       readonly kind: 'exit';
       /** The remote exit status; null when the host sent none (killed, connection lost). */
@@ -22,8 +27,14 @@ export type ExecEvent =
       readonly error?: unknown;
     };
 
-/** An {@link ExecEvent} tagged with the host it came from. */
-export type HostEvent = ExecEvent & { readonly host: HostSpec };
+/** A sync tool announced a step: `<prefix> SYNC <text>` (see `syncProtocol`). */
+export interface SyncEvent {
+  readonly kind: 'sync';
+  readonly text: string;
+}
+
+/** An {@link ExecEvent} or {@link SyncEvent} tagged with the host it came from. */
+export type HostEvent = (ExecEvent | SyncEvent) & { readonly host: HostSpec };
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 

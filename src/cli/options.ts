@@ -14,6 +14,7 @@ export type Mode = 'command' | 'upload' | 'sync' | 'lock';
 /** Every flag of the command line, validated. */
 export interface CliOptions {
   readonly mode: Mode;
+  /** The command words (`-C`) or the files (`-U`, `-S`). */
   readonly words: readonly string[];
   readonly hosts: readonly string[];
   readonly readStdin: boolean;
@@ -26,6 +27,15 @@ export interface CliOptions {
   readonly connectFailover: 'strict' | 'loose';
   readonly root?: string;
   readonly lockFile: string;
+  /** The lock file was not given with --lock-file. */
+  readonly lockFileDerived: boolean;
+  readonly relative: boolean;
+  readonly syncCommand: string;
+  readonly syncArgs: readonly string[];
+  readonly simple: boolean;
+  readonly upload: boolean;
+  readonly noPreserveUid: boolean;
+  readonly noPreserveGid: boolean;
   readonly stdin?: string;
   readonly serial: boolean;
   readonly quiet: boolean;
@@ -177,6 +187,15 @@ export function parseCommandLine(
   if (mode === 'lock' && words.length > 0) {
     throw usageError(`-L takes no arguments, got '${words.join(' ')}'`);
   }
+  if (mode === 'upload' && (words.length === 0 || flags.root === undefined)) {
+    throw usageError('-U needs -r <dir> and the files to upload');
+  }
+  if (mode === 'sync' && flags.upload === false && words.length > 0) {
+    throw usageError(`--no-upload takes no files, got '${words.join(' ')}'`);
+  }
+  if ((flags.arg as string[]).length > 0 && mode !== 'sync') {
+    throw usageError('-g is for the sync tool of -S only');
+  }
 
   const threadsText = String(flags.threads);
   const threads = /^\d+$/.test(threadsText) ? Number(threadsText) : NaN;
@@ -208,6 +227,14 @@ export function parseCommandLine(
     connectFailover: flags.connFail === false ? 'loose' : 'strict',
     root,
     lockFile: (flags.lockFile as string | undefined) ?? root ?? '/',
+    lockFileDerived: flags.lockFile === undefined,
+    relative: flags.relative === true,
+    syncCommand: (flags.syncCmd as string | undefined) ?? '/usr/lib/orgalorg/sync "$@"',
+    syncArgs: flags.arg as string[],
+    simple: flags.simple === true,
+    upload: flags.upload !== false,
+    noPreserveUid: flags.preserveUid === false,
+    noPreserveGid: flags.preserveGid === false,
     stdin: flags.stdin as string | undefined,
     serial: flags.serial === true,
     quiet: flags.quiet === true,

@@ -1,6 +1,18 @@
 import { concatWith, defer, EMPTY, tap, throwError, type MonoTypeOperatorFunction } from 'rxjs';
 import { isOrgalorgError, OrgalorgError } from '../errors.js';
-import type { HostEvent, HostSpec } from '../types.js';
+import type { HostEvent } from '../types.js';
+
+export interface ExpectSuccessConfig {
+  /** The first line of the error; orgalorg's `remote execution failed, ...` by default. */
+  readonly message?: string;
+}
+
+function errorGroup(error: unknown): string {
+  const code = isOrgalorgError(error) ? error.code : undefined;
+  if (code === 'exec.start') return 'not started';
+  if (code === 'input.read') return 'input not sent';
+  return 'connection lost';
+}
 
 /**
  * Passes every event through and, once the source completes, errors if any host's command
@@ -11,10 +23,12 @@ import type { HostEvent, HostSpec } from '../types.js';
  * connected.pipe(exec('exit 17'), expectSuccess());
  * // errors: remote execution failed ... └─ commands are failed on all 3 nodes └─ code 17 (3 nodes)
  */
-export function expectSuccess(): MonoTypeOperatorFunction<HostEvent> {
+export function expectSuccess(
+  config: ExpectSuccessConfig = {},
+): MonoTypeOperatorFunction<HostEvent> {
   return (source) =>
     defer(() => {
-      const failures = new Map<string, HostSpec[]>();
+      const failures = new Map<string, string[]>();
       let finished = 0;
       let failed = 0;
       const record = (event: HostEvent) => {
@@ -27,10 +41,13 @@ export function expectSuccess(): MonoTypeOperatorFunction<HostEvent> {
             ? `code ${event.code}`
             : event.signal !== null
               ? `signal ${event.signal}`
-              : isOrgalorgError(event.error) && event.error.code === 'exec.start'
-                ? 'not started'
-                : 'connection lost';
-        failures.set(key, [...(failures.get(key) ?? []), event.host]);
+              : errorGroup(event.error);
+        const node = event.host.node;
+        const why = event.error instanceof Error ? event.error.message : '';
+        const line = why.includes(node) ? why : why === '' ? node : `${node}: ${why}`;
+        const group = failures.get(key);
+        if (group) group.push(line);
+        else failures.set(key, [line]);
       };
       const verdict = () => {
         if (failed === 0) return EMPTY;
@@ -42,13 +59,14 @@ export function expectSuccess(): MonoTypeOperatorFunction<HostEvent> {
           ([key, hosts]) =>
             new OrgalorgError(`${key} (${hosts.length} nodes)`, {
               code: 'exec.exit',
-              children: hosts.map((host) => host.node),
+              children: hosts,
             }),
         );
         return throwError(
           () =>
             new OrgalorgError(
-              'remote execution failed, because one of command has been exited with non-zero exit code (or timed out) at least on one node',
+              config.message ??
+                'remote execution failed, because one of command has been exited with non-zero exit code (or timed out) at least on one node',
               {
                 code: 'exec.cluster',
                 children: [new OrgalorgError(scope, { code: 'exec.cluster', children: groups })],

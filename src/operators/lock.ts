@@ -22,6 +22,11 @@ export interface LockConfig {
   readonly path: string;
   /** `strict` (default) fails the run if any host cannot be locked; `loose` (`-t`) warns. */
   readonly failover?: Failover;
+  /**
+   * When `path` does not exist yet (an `-r` directory an upload will create), lock the nearest
+   * parent that does, instead of failing.
+   */
+  readonly nearestExisting?: boolean;
   /** How many hosts may be locking at once; 16 by default. */
   readonly concurrency?: number;
   readonly log?: LogHook;
@@ -71,12 +76,14 @@ const REPLIES: Record<string, string> = {
 };
 
 /** The remote side: `acquired` then an echo of every line sent, or one word saying why not. */
-function lockCommand(path: string): string {
-  const file = shellQuote(path);
+function lockCommand(path: string, nearestExisting: boolean): string {
   const script = [
     `command -v flock >/dev/null 2>&1 || { echo no-flock; exit 0; }`,
-    `[ -e ${file} ] || { echo missing; exit 0; }`,
-    `flock -nx ${file} -c 'echo acquired && exec cat' || echo locked`,
+    `file=${shellQuote(path)}`,
+    nearestExisting
+      ? `while [ ! -e "$file" ]; do file=$(dirname "$file"); done`
+      : `[ -e "$file" ] || { echo missing; exit 0; }`,
+    `flock -nx "$file" -c 'echo acquired && exec cat' || echo locked`,
   ].join('\n');
   return `sh -c ${shellQuote(script)}`;
 }
@@ -140,13 +147,15 @@ function acquire(target: ConnectedHost, config: LockConfig): Observable<Connecte
     };
 
     config.log?.({ level: 'trace', host, message: `${host.node} running lock command` });
-    const running = connection.run(lockCommand(config.path), { stdin: input }).subscribe({
-      next: onEvent,
-      error: (error: unknown) => {
-        if (!acquired) subscriber.error(failure("can't start lock command", error));
-        ended.next(error instanceof Error ? error.message : String(error));
-      },
-    });
+    const running = connection
+      .run(lockCommand(config.path, config.nearestExisting === true), { stdin: input })
+      .subscribe({
+        next: onEvent,
+        error: (error: unknown) => {
+          if (!acquired) subscriber.error(failure("can't start lock command", error));
+          ended.next(error instanceof Error ? error.message : String(error));
+        },
+      });
     // The lock lives as long as the session, not as long as this subscription.
     session.hold(running);
     return () => {

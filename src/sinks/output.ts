@@ -89,7 +89,12 @@ export function prefixLines(prefix: Buffer, pieces: readonly Buffer[]): Buffer[]
 }
 
 export function streamKey(event: HostEvent & { kind: 'stdout' | 'stderr' }): string {
-  return `${event.kind} ${event.host.node}`;
+  return `${event.kind} ${event.host.node}${event.tag === undefined ? '' : ` {${event.tag}}`}`;
+}
+
+/** Lines of one of our remote helpers (`tar`) start with `{tar} `. */
+function tagged(tag: string | undefined, pieces: Buffer[]): Buffer[] {
+  return tag === undefined ? pieces : prefixLines(Buffer.from(`{${tag}} `), pieces);
 }
 
 /** A piece of one host's output: whole lines, or its partial last line when `final`. */
@@ -109,8 +114,12 @@ export function chunkSink(render: (info: ChunkInfo) => void, paused: Observable<
   const buffer = new LineBuffer();
   const hosts = new Map<string, HostEvent['host']>();
   const flush = (stream: 'stdout' | 'stderr', host: HostEvent['host']) => {
-    const pieces = buffer.flush(`${stream} ${host.node}`);
-    if (pieces) render({ stream, host, pieces, final: true });
+    for (const key of buffer.keys()) {
+      if (key !== `${stream} ${host.node}` && !key.startsWith(`${stream} ${host.node} {`)) continue;
+      const pieces = buffer.flush(key) ?? [];
+      const tag = /\{(.*)\}$/.exec(key)?.[1];
+      render({ stream, host, pieces: tagged(tag, pieces), final: true });
+    }
   };
   const flushAll = () => {
     for (const host of hosts.values()) {
@@ -121,6 +130,7 @@ export function chunkSink(render: (info: ChunkInfo) => void, paused: Observable<
   return {
     paused,
     next: (event) => {
+      if (event.kind === 'sync') return;
       if (event.kind === 'exit') {
         flush('stdout', event.host);
         flush('stderr', event.host);
@@ -129,7 +139,14 @@ export function chunkSink(render: (info: ChunkInfo) => void, paused: Observable<
       }
       hosts.set(event.host.node, event.host);
       const pieces = buffer.take(streamKey(event), event.data);
-      if (pieces) render({ stream: event.kind, host: event.host, pieces, final: false });
+      if (pieces) {
+        render({
+          stream: event.kind,
+          host: event.host,
+          pieces: tagged(event.tag, pieces),
+          final: false,
+        });
+      }
     },
     error: flushAll,
     complete: flushAll,

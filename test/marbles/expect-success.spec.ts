@@ -33,13 +33,16 @@ const events = {
 const REMOTE_FAILED =
   'remote execution failed, because one of command has been exited with non-zero exit code (or timed out) at least on one node';
 
-/** The error tree: the scope line, then one child per exit status naming its hosts. */
-function executionError(scope: string, groups: Record<string, readonly HostSpec[]>) {
+/**
+ * The error tree: the scope line, then one child per exit status naming its hosts (or, for a
+ * host whose command did not end normally, the error that says why).
+ */
+function executionError(scope: string, groups: Record<string, readonly (HostSpec | string)[]>) {
   const children = Object.entries(groups).map(
     ([status, hosts]) =>
       new OrgalorgError(`${status} (${hosts.length} nodes)`, {
         code: 'exec.exit',
-        children: hosts.map((host) => host.node),
+        children: hosts.map((host) => (typeof host === 'string' ? host : host.node)),
       }),
   );
   return new OrgalorgError(REMOTE_FAILED, {
@@ -100,7 +103,7 @@ describe('expectSuccess', () => {
   it('should count a killed command and a lost connection as failures', () => {
     const error = executionError('commands are failed on 2 out of 3 nodes', {
       'signal KILL': [web2],
-      'connection lost': [web3],
+      'connection lost': [lost.message],
     });
 
     testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
