@@ -68,6 +68,13 @@ function runDirectory(now: Date): string {
 function pipeline(options: CliOptions, log: LogHook, sink: Sink, owner: Session) {
   const keys = loadKeys(options.key, log);
   const agent = process.env.SSH_AUTH_SOCK;
+  if (keys.length === 0 && (agent === undefined || agent === '')) {
+    throw new OrgalorgError(
+      'no SSH key to log in with: SSH_AUTH_SOCK is not set and none of ~/.ssh/id_ed25519, ' +
+        'id_ecdsa, id_rsa exists; give a key with -k <file>',
+      { code: 'key.read' },
+    );
+  }
   const hosts = hostArgs(options.hosts, {
     user: options.user,
     ...(options.readStdin ? { stdin: process.stdin } : {}),
@@ -169,6 +176,8 @@ async function main(args: readonly string[]): Promise<number> {
   const log = createLogger({ level: logLevel(options), json: options.json });
   const sink = outputSink(options, log);
   const owner = new Session();
+  // -L holds the locks until interrupted, even with no host left to keep the process busy.
+  const holding = options.mode === 'lock' ? setInterval(() => undefined, 1 << 30) : undefined;
   const status = await new Promise<number>((resolve) => {
     let run: Observable<HostEvent>;
     try {
@@ -201,6 +210,7 @@ async function main(args: readonly string[]): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT', 130));
     process.once('SIGTERM', () => stop('SIGTERM', 143));
   });
+  clearInterval(holding);
   await owner.close();
   return status;
 }

@@ -197,6 +197,10 @@ export function parseCommandLine(
     throw usageError('-g is for the sync tool of -S only');
   }
 
+  if (flags.user === '') throw usageError('-u needs a user name, got an empty one');
+  if (flags.readStdin === true && (flags.stdin === '-' || flags.stdin === '/dev/stdin')) {
+    throw usageError('-s and -i - both read stdin: give the hosts or the input another way');
+  }
   const threadsText = String(flags.threads);
   const threads = /^\d+$/.test(threadsText) ? Number(threadsText) : NaN;
   if (!(threads >= 1)) {

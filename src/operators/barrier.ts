@@ -15,7 +15,7 @@ export function barrier(step: string, count: number): OperatorFunction<HostEvent
     source.pipe(
       filter((event) => event.kind === 'sync' && event.text === step),
       scan(
-        (reached, event) => reached.set(event.host.node, event.host),
+        (reached, event) => new Map(reached).set(event.host.node, event.host),
         new Map<string, HostSpec>(),
       ),
       map((reached) => [...reached.values()]),

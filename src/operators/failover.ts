@@ -13,9 +13,14 @@ export class FailoverCollector {
   private attempts = 0;
   private failedCount = 0;
 
+  /**
+   * @param stage `connect` or `lock`: the words of the verdict (`connection to 1 of 3 nodes
+   *   failed`, `lock on 1 of 3 nodes failed`), under orgalorg's `connecting to cluster failed`.
+   */
   constructor(
     private readonly failover: Failover,
     private readonly log: LogHook | undefined,
+    private readonly stage: 'connect' | 'lock' = 'connect',
   ) {}
 
   /** Counts one host as tried. */
@@ -51,14 +56,17 @@ export class FailoverCollector {
       code: 'connect.cluster',
       children: [
         new OrgalorgError(
-          `connection to ${this.failures.length} of ${this.attempts} nodes failed`,
+          `${this.stage === 'lock' ? 'lock on' : 'connection to'} ${this.failures.length} of ${this.attempts} nodes failed`,
           {
             code: 'connect.cluster',
             children: [
-              new OrgalorgError("can't connect to nodes", {
-                code: 'connect.cluster',
-                children: this.failures,
-              }),
+              new OrgalorgError(
+                this.stage === 'lock' ? "can't lock nodes" : "can't connect to nodes",
+                {
+                  code: 'connect.cluster',
+                  children: this.failures,
+                },
+              ),
             ],
           },
         ),

@@ -71,7 +71,7 @@ function watch(host: HostSpec, lock: HeldLock, config: HeartbeatConfig): Observa
   );
   const ended = lock.ended.pipe(
     map((why) => {
-      throw lost(`can't receive heartbeat: ${why}`);
+      throw lost(`the lock is lost: ${why}`);
     }),
   );
   // Replies are listened to before the first ping goes out, so an echo at once is not missed.

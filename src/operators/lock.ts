@@ -47,7 +47,7 @@ export interface LockConfig {
 export function lock(config: LockConfig): OperatorFunction<ConnectedHost, ConnectedHost> {
   return (source) =>
     defer(() => {
-      const collector = new FailoverCollector(config.failover ?? 'strict', config.log);
+      const collector = new FailoverCollector(config.failover ?? 'strict', config.log, 'lock');
       const attempt = (target: ConnectedHost) => {
         collector.attempt();
         return acquire(target, config).pipe(
@@ -83,7 +83,9 @@ function lockCommand(path: string, nearestExisting: boolean): string {
     nearestExisting
       ? `while [ ! -e "$file" ]; do file=$(dirname "$file"); done`
       : `[ -e "$file" ] || { echo missing; exit 0; }`,
-    `flock -nx "$file" -c 'echo acquired && exec cat' || echo locked`,
+    // Only a lock held elsewhere says `locked` (exit 75): a flock killed later says nothing.
+    `flock -nx -E 75 "$file" -c 'echo acquired && exec cat'`,
+    `[ $? -ne 75 ] || echo locked`,
   ].join('\n');
   return `sh -c ${shellQuote(script)}`;
 }
@@ -132,7 +134,7 @@ function acquire(target: ConnectedHost, config: LockConfig): Observable<Connecte
           event.code === null
             ? `by signal ${event.signal ?? 'unknown'}`
             : `with code ${event.code}`;
-        return ended.next(`lock process ended ${how}`);
+        return ended.next(`its process on the host ended ${how}`);
       }
       const text = event.data.toString();
       if (event.kind === 'stderr') {

@@ -6,7 +6,7 @@ import {
   mergeMap,
   Observable,
   of,
-  Subject,
+  ReplaySubject,
   throwError,
   toArray,
   type OperatorFunction,
@@ -49,8 +49,21 @@ export function syncProtocol(
       toArray(),
       mergeMap((hosts) => {
         const prefix = config.prefix ?? `ORGALORG:${process.hrtime.bigint()}`;
-        const inputs = hosts.map(() => new Subject<string>());
-        const relay = (line: string) => inputs.forEach((input) => input.next(line));
+        // Replayed: a host whose channel opens late still gets every relay, in order.
+        const inputs = hosts.map(() => new ReplaySubject<string>());
+        const pending: string[] = [];
+        let relaying = false;
+        // One relay reaches every tool before the next goes out, even when a tool answers
+        // one relay with another at once (which calls relay() again from inside the loop).
+        const relay = (line: string) => {
+          pending.push(line);
+          if (relaying) return;
+          relaying = true;
+          for (let next = pending.shift(); next !== undefined; next = pending.shift()) {
+            for (const input of inputs) input.next(next);
+          }
+          relaying = false;
+        };
         config.log?.({
           level: 'trace',
           message: `starting sync protocol with ${hosts.length} nodes`,
@@ -70,7 +83,8 @@ export function syncProtocol(
                 mergeMap((event) => lines.read(event)),
                 mergeMap((event): Observable<HostEvent> => {
                   if (event.kind === 'sync') {
-                    const text = event.text === '' ? '' : ` ${event.text}`;
+                    // As orgalorg sends it: a space before the text, even an empty one.
+                    const text = ` ${event.text}`;
                     config.log?.({
                       level: 'trace',
                       host: target.host,

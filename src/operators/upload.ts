@@ -1,4 +1,4 @@
-import { from, map, mergeMap, toArray, type Observable, type OperatorFunction } from 'rxjs';
+import { EMPTY, from, map, mergeMap, toArray, type Observable, type OperatorFunction } from 'rxjs';
 import type { ConnectedHost } from '../host.js';
 import { remoteCommand, shellQuote } from '../transport/remote-command.js';
 import type { CommandInput } from '../transport/transport.js';
@@ -42,6 +42,7 @@ export function upload(config: UploadConfig): OperatorFunction<ConnectedHost, Ho
     source.pipe(
       toArray(),
       mergeMap((hosts) => {
+        if (hosts.length === 0) return EMPTY;
         const copies = config.archive(hosts.length);
         config.log?.({
           level: 'debug',

@@ -74,9 +74,17 @@ export function hostArgs(
   values: readonly string[],
   config: HostsConfig & { readonly stdin?: Readable },
 ): Observable<HostSpec> {
-  const texts = from([
-    ...(config.stdin === undefined ? [] : [hostLines(config.stdin)]),
-    ...values.map((value) => (isHostsFile(value) ? hostLines(value) : from([value]))),
-  ]).pipe(concatMap((source) => source));
-  return hosts(texts, config);
+  const parsed = (texts: Observable<string>, origin: string | undefined) =>
+    texts.pipe(map((text) => parseHost(text, { ...config, origin })));
+  return from([
+    ...(config.stdin === undefined ? [] : [parsed(hostLines(config.stdin), 'hosts on stdin')]),
+    ...values.map((value) =>
+      isHostsFile(value)
+        ? parsed(hostLines(value), `hosts file '${value}'`)
+        : parsed(from([value]), undefined),
+    ),
+  ]).pipe(
+    concatMap((source) => source),
+    distinct(hostKey),
+  );
 }

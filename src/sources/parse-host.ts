@@ -52,7 +52,9 @@ export function parseHost(text: string, config: ParseHostConfig): HostSpec {
 
 function parsePort(text: string, fail: (why: string) => never): number {
   const port = /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!(port >= 1 && port <= 65535)) fail(`can't parse port number: '${text}'`);
+  if (!(port >= 1 && port <= 65535)) {
+    fail(`can't parse port number: '${text}' (expected 1 to 65535)`);
+  }
   return port;
 }
 

@@ -37,11 +37,11 @@ const lockAlready = (host: HostSpec) =>
 
 /** What a strict stage reports when `failures` of `tried` hosts failed: orgalorg's words. */
 function clusterError(tried: number, failures: readonly unknown[]): OrgalorgError {
-  const nodes = new OrgalorgError("can't connect to nodes", {
+  const nodes = new OrgalorgError("can't lock nodes", {
     code: 'connect.cluster',
     children: failures,
   });
-  const count = new OrgalorgError(`connection to ${failures.length} of ${tried} nodes failed`, {
+  const count = new OrgalorgError(`lock on ${failures.length} of ${tried} nodes failed`, {
     code: 'connect.cluster',
     children: [nodes],
   });
@@ -88,7 +88,7 @@ describe('lock', () => {
     });
 
     expect(transport.runs.map((run) => run.host.raw)).toEqual(['web1', 'web2']);
-    expect(transport.runs[0]?.command).toContain('flock -nx /srv/app');
+    expect(transport.runs[0]?.command).toContain('file=/srv/app');
   });
 
   it('should read the status line even when it comes in pieces', () => {
