@@ -1,13 +1,4 @@
-import {
-  catchError,
-  concatWith,
-  defer,
-  EMPTY,
-  map,
-  mergeMap,
-  throwError,
-  type OperatorFunction,
-} from 'rxjs';
+import { catchError, concatWith, defer, EMPTY, map, mergeMap, type OperatorFunction } from 'rxjs';
 import type { ConnectedHost } from '../host.js';
 import type { Session } from '../session.js';
 import type { Transport } from '../transport/transport.js';
@@ -71,12 +62,7 @@ export function connect(config: ConnectConfig): OperatorFunction<HostSpec, Conne
 
       return source.pipe(
         mergeMap(attempt, config.concurrency ?? 16),
-        concatWith(
-          defer(() => {
-            const verdict = collector.verdict();
-            return verdict === undefined ? EMPTY : throwError(() => verdict);
-          }),
-        ),
+        concatWith(collector.verdictOnce()),
       );
     });
 }

@@ -1,3 +1,4 @@
+import { defer, EMPTY, throwError, type Observable } from 'rxjs';
 import { OrgalorgError } from '../errors.js';
 import type { LogHook } from '../types.js';
 
@@ -47,6 +48,14 @@ export class FailoverCollector {
   /** Hosts failed so far, warned about or kept. */
   get failed(): number {
     return this.failedCount;
+  }
+
+  /** Completes, or errors with the {@link verdict}, once subscribed after every host was tried. */
+  verdictOnce(): Observable<never> {
+    return defer(() => {
+      const verdict = this.verdict();
+      return verdict === undefined ? EMPTY : throwError(() => verdict);
+    });
   }
 
   /** The error that fails the run, after every host was tried; undefined when none failed. */

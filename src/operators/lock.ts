@@ -8,7 +8,6 @@ import {
   of,
   ReplaySubject,
   Subject,
-  throwError,
   type OperatorFunction,
 } from 'rxjs';
 import { OrgalorgError, type OrgalorgErrorCode } from '../errors.js';
@@ -59,12 +58,7 @@ export function lock(config: LockConfig): OperatorFunction<ConnectedHost, Connec
       };
       return source.pipe(
         mergeMap(attempt, config.concurrency ?? 16),
-        concatWith(
-          defer(() => {
-            const verdict = collector.verdict();
-            return verdict === undefined ? EMPTY : throwError(() => verdict);
-          }),
-        ),
+        concatWith(collector.verdictOnce()),
       );
     });
 }
