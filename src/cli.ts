@@ -132,12 +132,14 @@ function pipeline(options: CliOptions, log: LogHook, sink: Sink, owner: Session)
       });
     }
 
-    const directory = options.root ?? runDirectory(new Date());
+    // Without -r the files go to a new run directory; with nothing uploaded there is none.
+    const uploading = options.mode === 'upload' || options.upload;
+    const directory = options.root ?? (uploading ? runDirectory(new Date()) : undefined);
     const upload: UploadRunConfig = {
       ...fleet,
       files: () => fileList(options.words, { relative: options.relative, log }),
       archive: { noPreserveUid: options.noPreserveUid, noPreserveGid: options.noPreserveGid },
-      directory,
+      directory: directory ?? '',
       sudo: options.sudo,
       verbose: options.verbose > 0,
       paused: sink.paused,
@@ -198,17 +200,32 @@ async function main(args: readonly string[]): Promise<number> {
         resolve(0);
       },
     });
-    const stop = (signal: string, code: number) => {
+    let stopping = false;
+    const stop = (why: string, code: number) => {
+      // A second Ctrl-C must not cut the teardown short and leave processes on the hosts.
+      if (stopping) return log({ level: 'warn', message: `${why}: still stopping, please wait` });
+      stopping = true;
       log({
         level: 'warn',
-        message: `${signal}: stopping remote commands and releasing locks on every host`,
+        message: `${why}: stopping remote commands and releasing locks on every host`,
       });
       subscription.unsubscribe();
-      sink.complete();
+      if (code !== 141) sink.complete();
       resolve(code);
     };
-    process.once('SIGINT', () => stop('SIGINT', 130));
-    process.once('SIGTERM', () => stop('SIGTERM', 143));
+    for (const [signal, code] of [
+      ['SIGINT', 130],
+      ['SIGTERM', 143],
+      ['SIGHUP', 129],
+    ] as const) {
+      process.on(signal, () => stop(signal, code));
+    }
+    // Our output went away (`| head`, a full disk): stop as a SIGPIPE would, but cleanly.
+    for (const stream of [process.stdout, process.stderr]) {
+      stream.on('error', (error: NodeJS.ErrnoException) =>
+        stop(`output: ${error.code ?? error.message}`, 141),
+      );
+    }
   });
   clearInterval(holding);
   await owner.close();

@@ -123,15 +123,18 @@ function usageError(message: string): CliExit {
   return new CliExit(`${message}\n${USAGE}\n`, 'stderr', 1);
 }
 
+// Node's timers hold at most 2^31 - 1 ms (about 24.8 days).
+const LONGEST_MS = 2 ** 31 - 1;
+
 function whole(text: string, what: string, least: number): number {
   const value = /^[+-]?\d+$/.test(text) ? Number(text) : NaN;
-  if (Number.isSafeInteger(value) && value >= least) return value;
+  if (Number.isSafeInteger(value) && value >= least && value <= LONGEST_MS) return value;
   throw new OrgalorgError("can't parse SSH connection timeouts", {
     code: 'usage',
     children: [
       new OrgalorgError(`can't convert specified ${what} to number: '${text}'`, {
         code: 'usage',
-        children: [`expected a whole number of milliseconds, ${least} or more`],
+        children: [`expected a whole number of milliseconds from ${least} to ${LONGEST_MS}`],
       }),
     ],
   });
@@ -187,7 +190,7 @@ export function parseCommandLine(
   if (mode === 'lock' && words.length > 0) {
     throw usageError(`-L takes no arguments, got '${words.join(' ')}'`);
   }
-  if (mode === 'upload' && (words.length === 0 || flags.root === undefined)) {
+  if (mode === 'upload' && (words.length === 0 || !flags.root)) {
     throw usageError('-U needs -r <dir> and the files to upload');
   }
   if (mode === 'sync' && flags.upload === false && words.length > 0) {
@@ -216,7 +219,7 @@ export function parseCommandLine(
     });
   }
 
-  const root = flags.root as string | undefined;
+  const root = flags.root === '' ? undefined : (flags.root as string | undefined);
   return {
     mode,
     words,
@@ -248,7 +251,8 @@ export function parseCommandLine(
     tty: flags.tty === true,
     threads,
     connectTimeout: whole(String(flags.connTimeout), 'connection timeout', 1),
-    sendTimeout: whole(String(flags.sendTimeout), 'send timeout', 2),
+    // The heartbeat pings every 0.8 × this and needs an answer before the next ping.
+    sendTimeout: whole(String(flags.sendTimeout), 'send timeout', 1000),
     receiveTimeout: whole(String(flags.recvTimeout), 'receive timeout', 1),
     keepAlive: whole(String(flags.keepAlive), 'keep alive time', 0),
   };

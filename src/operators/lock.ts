@@ -94,6 +94,7 @@ function acquire(target: ConnectedHost, config: LockConfig): Observable<Connecte
       new OrgalorgError(`${host.node} ${why}`, { code, host, cause });
     let acquired = false;
     let partial = '';
+    let complaint = '';
 
     const onLine = (line: string) => {
       const reply = line.trim();
@@ -123,7 +124,15 @@ function acquire(target: ConnectedHost, config: LockConfig): Observable<Connecte
 
     const onEvent = (event: ExecEvent) => {
       if (event.kind === 'exit') {
-        if (!acquired) subscriber.error(failure("can't read lock status line from lock process"));
+        // flock says why on stderr (permission denied, not a file...): tell the operator.
+        const why = complaint.trim().split('\n').at(-1) ?? '';
+        if (!acquired) {
+          subscriber.error(
+            failure(
+              why === '' ? "can't read lock status line from lock process" : `can't lock: ${why}`,
+            ),
+          );
+        }
         const how =
           event.code === null
             ? `by signal ${event.signal ?? 'unknown'}`
@@ -132,6 +141,7 @@ function acquire(target: ConnectedHost, config: LockConfig): Observable<Connecte
       }
       const text = event.data.toString();
       if (event.kind === 'stderr') {
+        if (!acquired) complaint += text;
         for (const line of text.split('\n').filter(Boolean)) {
           config.log?.({ level: 'debug', host, message: `${host.node} {flock} <stderr> ${line}` });
         }

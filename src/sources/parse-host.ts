@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 import { OrgalorgError } from '../errors.js';
 import type { HostSpec } from '../types.js';
 
@@ -41,10 +42,15 @@ export function parseHost(text: string, config: ParseHostConfig): HostSpec {
   } else if (rest.indexOf(':') === rest.lastIndexOf(':') && rest.includes(':')) {
     address = rest.slice(0, rest.indexOf(':'));
     portText = rest.slice(rest.indexOf(':') + 1);
+  } else if (rest.includes(':') && !isIPv6(rest)) {
+    fail('more than one ":" but not an IPv6 address (write [address]:port)');
   }
 
   if (address === '') fail('the host name is empty');
-  if (/[\s/@[\]]/.test(address)) fail('the host name has a character a host name cannot have');
+  // eslint-disable-next-line no-control-regex -- control characters are what is refused here
+  if (/[\s/@[\]\x00-\x1f\x7f]/.test(address)) {
+    fail('the host name has a character a host name cannot have');
+  }
   const port = portText === undefined ? (config.port ?? 22) : parsePort(portText, fail);
   const shown = address.includes(':') ? `[${address}]` : address;
   return { raw, user, address, port, node: `[${user}@${shown}:${port}]` };

@@ -46,8 +46,14 @@ export function packArchive(entries: readonly FileEntry[], config: ArchiveConfig
     pack.finalize();
   };
 
-  pipeline(pack, out).catch((error: unknown) => out.destroy(error as Error));
-  write().catch((error: unknown) => pack.destroy(error as Error));
+  // The first error wins: ours, naming the file, is set before the pack is torn down.
+  pipeline(pack, out).catch((error: unknown) => {
+    if (!out.destroyed) out.destroy(error as Error);
+  });
+  write().catch((error: unknown) => {
+    out.destroy(error as Error);
+    pack.destroy();
+  });
   return out;
 }
 
@@ -71,26 +77,32 @@ async function addFile(pack: tar.Pack, entry: FileEntry, header: Header): Promis
     throw unreadable(entry, error);
   });
   try {
-    const before = await file.stat();
     const changed = () =>
       new OrgalorgError(`can't archive '${entry.path}': it changed while it was read`, {
         code: 'files.read',
       });
-    if (before.size !== entry.stats.size || before.mtimeMs !== entry.stats.mtimeMs) throw changed();
+    const same = (stats: FileEntry['stats']) =>
+      stats.size === entry.stats.size && stats.mtimeMs === entry.stats.mtimeMs;
+    if (!same(await file.stat())) throw changed();
 
-    const sink = pack.entry({ ...header, type: 'file', size: before.size });
-    const done = new Promise<void>((resolve, reject) => {
+    const size = entry.stats.size;
+    const sink = pack.entry({ ...header, type: 'file', size });
+    const written = new Promise<void>((resolve, reject) => {
       sink.on('finish', resolve);
       sink.on('error', reject);
     });
-    await pipeline(createReadStream('', { fd: file.fd, autoClose: false }), sink).catch(
-      (error: unknown) => {
-        throw /size mismatch/i.test(String(error)) ? changed() : unreadable(entry, error);
-      },
-    );
-    await done;
-    const after = await file.stat();
-    if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) throw changed();
+    // Exactly `size` bytes, checked before the entry ends: a file that grew or shrank is our
+    // error naming it, never a corrupt archive or tar-stream's bare "size mismatch".
+    let read = 0;
+    const chunks = createReadStream('', { fd: file.fd, autoClose: false, start: 0, end: size - 1 });
+    for await (const chunk of size === 0 ? [] : chunks) {
+      read += (chunk as Buffer).length;
+      if (!sink.write(chunk))
+        await new Promise<void>((resolve) => sink.once('drain', () => resolve()));
+    }
+    if (read !== size || !same(await file.stat())) throw changed();
+    sink.end(() => undefined);
+    await written;
   } finally {
     await file.close();
   }

@@ -6,7 +6,11 @@ import { PassThrough, type Readable } from 'node:stream';
  * memory stays bounded.
  */
 export function fanOut(source: Readable, count: number): Readable[] {
-  const copies = Array.from({ length: count }, () => new PassThrough());
+  // A copy may fail before its host's channel reads it: the error stays on the copy
+  // (`errored`) for the reader to find, instead of crashing the process as an unhandled event.
+  const copies = Array.from({ length: count }, () =>
+    new PassThrough().on('error', () => undefined),
+  );
   let waiting = 0;
   const resume = () => {
     waiting -= 1;

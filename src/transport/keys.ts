@@ -52,5 +52,11 @@ function parseKeyFile(file: string): ParsedKey {
       : '';
     throw new OrgalorgError(`can't use SSH key '${file}': ${why}${hint}`, { code: 'key.read' });
   }
+  if (!key.isPrivateKey()) {
+    throw new OrgalorgError(
+      `can't use SSH key '${file}': it is a public key; give the private key file`,
+      { code: 'key.read' },
+    );
+  }
   return key;
 }

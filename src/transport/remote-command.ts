@@ -34,7 +34,8 @@ export function remoteCommand(words: readonly string[], config: RemoteCommandCon
   let line = script;
   if (config.shell !== '') {
     const embedded = script.replaceAll("'", `'\\''`);
-    line = config.shell.replaceAll('{}', embedded);
+    // A function, so `$$`, `$&` and the like in the command are not replacement patterns.
+    line = config.shell.replaceAll('{}', () => embedded);
     if (config.args !== undefined && config.args.length > 0) {
       line += ` _ ${config.args.map(shellQuote).join(' ')}`;
     }

@@ -3,6 +3,7 @@ import { isObservable, Observable, Subscription } from 'rxjs';
 import ssh2, { type AnyAuthMethod, type ClientChannel, type ParsedKey } from 'ssh2';
 import { OrgalorgError } from '../errors.js';
 import type { ExecEvent, HostSpec } from '../types.js';
+import { shellQuote } from './remote-command.js';
 import type { CommandInput, Connection, RunConfig, Transport } from './transport.js';
 
 export interface SshTransportConfig {
@@ -106,7 +107,8 @@ class SshConnection implements Connection {
   run(command: string, config: RunConfig = {}): Observable<ExecEvent> {
     return new Observable<ExecEvent>((subscriber) => {
       let channel: ClientChannel | undefined;
-      let pid: string | undefined;
+      let announcePid: (pid: string | undefined) => void = () => undefined;
+      const pid = new Promise<string | undefined>((resolve) => (announcePid = resolve));
       let done = false;
       const subscriptions: Subscription[] = [];
 
@@ -139,16 +141,9 @@ class SshConnection implements Connection {
           return;
         }
         channel = opened;
-        if (subscriber.closed) {
-          opened.close();
-          return;
-        }
-
         let code: number | null = null;
         let signal: string | null = null;
-        const marked = readPid((found) => {
-          pid = found;
-        });
+        const marked = readPid(announcePid);
         opened.on('data', (data: Buffer) => {
           if (config.tty !== true) subscriber.next({ kind: 'stdout', data });
           else marked(data, (rest) => subscriber.next({ kind: 'stdout', data: rest }));
@@ -162,6 +157,7 @@ class SshConnection implements Connection {
           signal = exitSignal ?? null;
         });
         opened.on('close', () => {
+          announcePid(undefined);
           done = true;
           this.onLost.delete(lost);
           subscriber.next({ kind: 'exit', code, signal });
@@ -179,6 +175,8 @@ class SshConnection implements Connection {
             }),
           );
         }
+        // Unsubscribed while the command was starting: it runs now, so stop it properly.
+        if (subscriber.closed) return this.stop(opened, pid, config.sudo === true);
         subscriptions.push(
           feed(opened, config.stdin, (error) => {
             done = true;
@@ -202,31 +200,38 @@ class SshConnection implements Connection {
     });
   }
 
-  /** Ends the command's whole process group on the host, then its channel. */
-  private stop(channel: ClientChannel, pid: string | undefined, sudo: boolean): void {
-    if (pid === undefined || this.lost) {
+  /**
+   * Ends the command's whole process group on the host: SIGTERM, then SIGKILL to whatever is
+   * left after a grace period; then closes its channel.
+   */
+  private stop(channel: ClientChannel, pid: Promise<string | undefined>, sudo: boolean): void {
+    const stopped = (async () => {
+      const leader = await Promise.race([pid, delay(STOP_GRACE_MS).then(() => undefined)]);
+      // Closed first, so the host's sshd reaps what the signal ends instead of keeping zombies
+      // that would look alive to the check before SIGKILL.
       channel.close();
-      return;
-    }
-    const kill = `${sudo ? 'sudo -n ' : ''}kill -TERM -- -${pid} 2>/dev/null`;
-    const stopped = new Promise<void>((resolve) => {
-      this.client.exec(kill, (error, killer) => {
-        if (error) return resolve();
-        killer.on('close', () => resolve());
-        killer.resume();
-        killer.stderr.resume();
-        killer.end();
-      });
-    }).finally(() => {
-      channel.close();
-      this.stopping.delete(stopped);
-    });
+      if (leader === undefined || this.lost) return;
+      await this.quietly(`${sudo ? 'sudo -n ' : ''}sh -c ${shellQuote(killGroup(leader))}`);
+    })().finally(() => this.stopping.delete(stopped));
     this.stopping.add(stopped);
+  }
+
+  /** Runs a command for its effect only; resolves when it ended (or could not start). */
+  private quietly(command: string): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.client.exec(command, (error, channel) => {
+        if (error) return resolve();
+        channel.on('close', () => resolve());
+        channel.resume();
+        channel.stderr.resume();
+        channel.end();
+      });
+    });
   }
 
   async close(): Promise<void> {
     if (this.stopping.size > 0) {
-      await Promise.race([Promise.all(this.stopping), delay(STOP_GRACE_MS)]);
+      await Promise.race([Promise.all(this.stopping), delay(2 * STOP_GRACE_MS)]);
     }
     if (this.lost) return;
     const closed = new Promise<void>((resolve) => this.client.once('close', () => resolve()));
@@ -234,6 +239,17 @@ class SshConnection implements Connection {
     await Promise.race([closed, delay(STOP_GRACE_MS)]);
     this.client.destroy();
   }
+}
+
+/** TERM to the process group, KILL to what is still there two seconds later. */
+function killGroup(leader: string): string {
+  return [
+    `kill -TERM -${leader} 2>/dev/null || exit 0`,
+    `i=0`,
+    `while [ $i -lt 20 ] && kill -0 -${leader} 2>/dev/null; do sleep 0.1; i=$((i + 1)); done`,
+    `kill -KILL -${leader} 2>/dev/null`,
+    `exit 0`,
+  ].join('\n');
 }
 
 function delay(ms: number): Promise<void> {
@@ -287,6 +303,10 @@ function feed(
     });
   }
   const readable: Readable = input;
+  if (readable.errored) {
+    fail(readable.errored);
+    return Subscription.EMPTY;
+  }
   readable.once('error', fail);
   readable.pipe(channel);
   return new Subscription(() => {

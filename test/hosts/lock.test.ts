@@ -38,7 +38,7 @@ describe('lock', () => {
     const second = await orgalorg(fleet, [...fleet.all, '-L']);
     const lines = logLines(second.stderr);
     expect(lines[0]).toBe('[FATAL] connecting to cluster failed');
-    expect(lines[1]).toBe('└─ connection to 3 of 3 nodes failed');
+    expect(lines[1]).toBe('└─ lock on 3 of 3 nodes failed');
     expect(
       lines
         .filter((line) => line.includes(HELD))
