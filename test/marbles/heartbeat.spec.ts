@@ -134,7 +134,7 @@ describe('heartbeat', () => {
   });
 
   it('should fail the session at once when the lock process ends', () => {
-    const error = lost(web1, "the lock is lost: its process on the host ended with code 1");
+    const error = lost(web1, 'the lock is lost: its process on the host ended with code 1');
 
     testScheduler.run(({ cold, expectObservable }) => {
       useHosts({ web1: lockScript(cold('-a-px', replies)) });
@@ -153,7 +153,7 @@ describe('heartbeat', () => {
       code: 'exec.lost',
       host: web1,
     });
-    const error = lost(web1, "the lock is lost: [root@web1:22] connection lost");
+    const error = lost(web1, 'the lock is lost: [root@web1:22] connection lost');
 
     testScheduler.run(({ cold, expectObservable }) => {
       useHosts({ web1: lockScript(cold('-a-p--#', replies, channelLost)) });
