@@ -208,6 +208,33 @@ describe('sync', () => {
     expect(result.stdout).not.toContain('ORGALORG:');
   });
 
+  it('should run the README sync tool example: all hosts check their files before any goes on', async () => {
+    const example = readFileSync(new URL('../../examples/sync-tool.sh', import.meta.url), 'utf8');
+    const tool = remote('example-tool.sh');
+    for (const index of INDEXES) {
+      await onHost(fleet, index, ['sh', '-c', 'printf "%s" "$1" > "$2"', '_', example, tool]);
+    }
+    const local = workdir();
+    writeFileSync(path.join(local, 'a.conf'), 'a\n');
+    writeFileSync(path.join(local, 'b.conf'), 'b\n');
+
+    const result = await sync(['-e', '-r', remote('example'), '-n', `bash ${tool}`, '-S', '.'], {
+      cwd: local,
+    });
+
+    expect(result.code).toBe(0);
+    for (const address of fleet.addresses) {
+      expect(linesOf(result.stdout, address)).toEqual([
+        'phase 1: 2 files here, 3 hosts in the run',
+        'phase 2: all 3 hosts checked their files',
+      ]);
+    }
+    const lines = result.stdout.split('\n');
+    const at = (start: string) =>
+      lines.flatMap((line, index) => (line.includes(` ${start}`) ? [index] : []));
+    expect(Math.max(...at('phase 1:'))).toBeLessThan(Math.min(...at('phase 2:')));
+  });
+
   it("should print the tool's stderr prefixed with the host", async () => {
     const result = await sync(['-r', remote('stderr'), '-n', 'echo oops >&2', '-S']);
     expect(result.stdout).toBe('');
