@@ -10,6 +10,13 @@ export default defineConfig({
         },
       },
       {
+        // Pure functions and file formats, on local files only.
+        test: {
+          name: 'units',
+          include: ['test/units/**/*.spec.ts'],
+        },
+      },
+      {
         // Real SSH hosts on loopback: one shared set for the whole run, so files go one by one.
         test: {
           name: 'hosts',
