@@ -20,7 +20,13 @@ export type OrgalorgErrorCode =
   | 'exec.exit'
   | 'exec.lost'
   | 'exec.cluster'
-  | 'interrupted';
+  | 'interrupted'
+  | 'hostkey'
+  | 'hostkey.changed'
+  | 'hostkey.unknown'
+  | 'hostkey.revoked'
+  | 'ssh-config'
+  | 'auth.prompt';
 
 export interface OrgalorgErrorConfig {
   readonly code: OrgalorgErrorCode;
