@@ -24,9 +24,11 @@ import { serial } from './sinks/serial.js';
 import { toText } from './sinks/text.js';
 import { hostArgs } from './sources/hosts.js';
 import { openInputFile } from './transport/input-file.js';
-import { loadKeys } from './transport/keys.js';
+import { loadKeysAsking } from './transport/keys.js';
+import { promptSecret } from './transport/prompt.js';
 import { remoteCommand } from './transport/remote-command.js';
 import { sshTransport } from './transport/ssh.js';
+import type { ParsedKey } from 'ssh2';
 import type { HostEvent, LogHook, LogLevel } from './types.js';
 
 const VERSION: string = (
@@ -64,11 +66,29 @@ function runDirectory(now: Date): string {
   return `/var/run/orgalorg/${stamp}${fraction === '' ? '' : `.${fraction}`}`;
 }
 
+interface Auth {
+  readonly keys: ParsedKey[];
+  readonly password?: string;
+}
+
+/** Reads keys and asks for passphrase and password, once, before any host is contacted. */
+async function prepareAuth(options: CliOptions, log: LogHook): Promise<Auth> {
+  const ask = (question: string) =>
+    promptSecret(question, question.replace(/: $/, '').toLowerCase());
+  const password = options.password ? await ask('Password: ') : undefined;
+  const keys = await loadKeysAsking({
+    explicit: options.key === undefined ? undefined : [options.key],
+    ask,
+    log,
+  });
+  return { keys, password };
+}
+
 /** Picks the preset pipeline of the mode. */
-function pipeline(options: CliOptions, log: LogHook, sink: Sink, owner: Session) {
-  const keys = loadKeys(options.key, log);
+function pipeline(options: CliOptions, log: LogHook, sink: Sink, owner: Session, auth: Auth) {
+  const { keys, password } = auth;
   const agent = process.env.SSH_AUTH_SOCK;
-  if (keys.length === 0 && (agent === undefined || agent === '')) {
+  if (keys.length === 0 && password === undefined && (agent === undefined || agent === '')) {
     throw new OrgalorgError(
       'no SSH key to log in with: SSH_AUTH_SOCK is not set and none of ~/.ssh/id_ed25519, ' +
         'id_ecdsa, id_rsa exists; give a key with -k <file>',
@@ -98,6 +118,7 @@ function pipeline(options: CliOptions, log: LogHook, sink: Sink, owner: Session)
       session,
       transport: sshTransport({
         keys,
+        password,
         agent: agent === '' ? undefined : agent,
         connectTimeout: options.connectTimeout,
         keepAlive: options.keepAlive,
@@ -176,6 +197,13 @@ async function main(args: readonly string[]): Promise<number> {
   }
 
   const log = createLogger({ level: logLevel(options), json: options.json });
+  let auth: Auth;
+  try {
+    auth = await prepareAuth(options, log);
+  } catch (error: unknown) {
+    log({ level: 'fatal', message: '', error });
+    return 1;
+  }
   const sink = outputSink(options, log);
   const owner = new Session();
   // -L holds the locks until interrupted, even with no host left to keep the process busy.
@@ -183,7 +211,7 @@ async function main(args: readonly string[]): Promise<number> {
   const status = await new Promise<number>((resolve) => {
     let run: Observable<HostEvent>;
     try {
-      run = pipeline(options, log, sink, owner);
+      run = pipeline(options, log, sink, owner, auth);
     } catch (error: unknown) {
       log({ level: 'fatal', message: '', error });
       return resolve(1);

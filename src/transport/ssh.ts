@@ -17,6 +17,8 @@ export interface SshTransportConfig {
   readonly keepAlive: number;
   /** How long a silent connection is trusted before it counts as lost, in ms (`-z`). */
   readonly receiveTimeout: number;
+  /** A password (`-p`), offered first, for password and keyboard-interactive login. */
+  readonly password?: string;
 }
 
 // The first line the remote login shell writes on stderr, before the command starts: the pid
@@ -81,7 +83,22 @@ function authOffers(host: HostSpec, config: SshTransportConfig): AnyAuthMethod[]
   const username = host.user;
   const agent: AnyAuthMethod[] =
     config.agent === undefined ? [] : [{ type: 'agent', username, agent: config.agent }];
+  const { password } = config;
+  const passwords: AnyAuthMethod[] =
+    password === undefined
+      ? []
+      : [
+          { type: 'password', username, password },
+          {
+            type: 'keyboard-interactive',
+            username,
+            // Every question of the server gets the one password (PAM asks "Password: ").
+            prompt: (_name, _instructions, _lang, prompts, finish) =>
+              finish(prompts.map(() => password)),
+          },
+        ];
   return [
+    ...passwords,
     ...agent,
     ...config.keys.map((key): AnyAuthMethod => ({ type: 'publickey', username, key })),
   ];
