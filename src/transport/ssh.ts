@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { isObservable, Observable, Subscription } from 'rxjs';
 import ssh2, { type AnyAuthMethod, type ClientChannel, type ParsedKey } from 'ssh2';
 import { OrgalorgError } from '../errors.js';
@@ -19,6 +19,10 @@ export interface SshTransportConfig {
   readonly receiveTimeout: number;
   /** A password (`-p`), offered first, for password and keyboard-interactive login. */
   readonly password?: string;
+  /** Checks a host's key (known_hosts); throws to refuse the host. None: every key is taken. */
+  readonly verifyHostKey?: (address: string, port: number, key: Buffer) => void;
+  /** Where each host really is (ssh_config): address, user, port, keys, jump hosts. */
+  readonly route?: (host: HostSpec) => HostRoute;
 }
 
 // The first line the remote login shell writes on stderr, before the command starts: the pid
@@ -34,16 +38,34 @@ export function sshTransport(config: SshTransportConfig): Transport {
   return { connect: (host) => connectHost(host, config) };
 }
 
+/** Where and how to reach one host, after ssh_config: the address, login and jump hosts. */
+export interface HostRoute {
+  readonly address: string;
+  readonly port: number;
+  readonly user: string;
+  /** Keys for this host only (ssh_config IdentityFile), offered before the common ones. */
+  readonly keys?: readonly ParsedKey[];
+  readonly connectTimeout?: number;
+  /** Jump hosts to go through, first hop first (ssh_config ProxyJump). */
+  readonly jumps?: readonly HostRoute[];
+}
+
 function connectHost(host: HostSpec, config: SshTransportConfig): Observable<Connection> {
   return new Observable<Connection>((subscriber) => {
-    const client = new ssh2.Client();
+    const route: HostRoute = config.route?.(host) ?? {
+      address: host.address,
+      port: host.port,
+      user: host.user,
+    };
+    const opened: ssh2.Client[] = [];
     let ready = false;
-    const fail = (error: Error & { level?: string }) => {
-      if (ready) return;
+    const fail = (error: unknown) => {
+      const cause = error as Error & { level?: string };
+      const timeout = route.connectTimeout ?? config.connectTimeout;
       const why =
-        error.level === 'client-timeout'
-          ? `no SSH greeting and login within ${config.connectTimeout} ms (-c)`
-          : error.message;
+        cause.level === 'client-timeout'
+          ? `no SSH greeting and login within ${timeout} ms (-c)`
+          : cause.message;
       subscriber.error(
         new OrgalorgError(`can't connect to address: ${host.node}: ${why}`, {
           code: 'connect',
@@ -52,35 +74,87 @@ function connectHost(host: HostSpec, config: SshTransportConfig): Observable<Con
         }),
       );
     };
-    client.on('error', fail);
-    client.on('ready', () => {
-      ready = true;
-      client.off('error', fail);
-      subscriber.next(new SshConnection(host, client));
-      subscriber.complete();
-    });
-    client.on('close', () => fail(new Error('connection closed before login')));
 
-    const offers = authOffers(host, config);
-    client.connect({
-      host: host.address,
-      port: host.port,
-      username: host.user,
-      readyTimeout: config.connectTimeout,
-      keepaliveInterval: config.keepAlive,
-      keepaliveCountMax: Math.max(1, Math.ceil(config.receiveTimeout / (config.keepAlive || 1))),
-      // Host keys are not checked yet: see "Known limits" in the README.
-      hostVerifier: () => true,
-      authHandler: (_left, _partial, next) => next(offers.shift() ?? (false as never)),
-    });
+    // Each hop is reached through the one before it, the target through the last.
+    const hops = [...(route.jumps ?? []), route];
+    hops
+      .reduce<Promise<ssh2.Client | undefined>>(
+        (previous, hop) =>
+          previous.then(async (through) => {
+            const client = await login(hop, config, through);
+            opened.push(client);
+            return client;
+          }),
+        Promise.resolve(undefined),
+      )
+      .then((client) => {
+        if (subscriber.closed) return closeAll(opened);
+        ready = true;
+        subscriber.next(new SshConnection(host, client!, opened.slice(0, -1)));
+        subscriber.complete();
+      })
+      .catch((error: unknown) => {
+        closeAll(opened);
+        fail(error);
+      });
     return () => {
-      if (!ready) client.destroy();
+      if (!ready) closeAll(opened);
     };
   });
 }
 
-function authOffers(host: HostSpec, config: SshTransportConfig): AnyAuthMethod[] {
-  const username = host.user;
+function closeAll(clients: readonly ssh2.Client[]): void {
+  for (const client of [...clients].reverse()) client.destroy();
+}
+
+/** Opens one SSH connection and logs in, directly or through a jump host's tunnel. */
+async function login(
+  hop: HostRoute,
+  config: SshTransportConfig,
+  through: ssh2.Client | undefined,
+): Promise<ssh2.Client> {
+  const sock =
+    through === undefined
+      ? undefined
+      : await new Promise<Duplex>((resolve, reject) =>
+          through.forwardOut('127.0.0.1', 0, hop.address, hop.port, (error, stream) =>
+            error
+              ? reject(new Error(`jump to ${hop.address}:${hop.port} refused: ${error.message}`))
+              : resolve(stream),
+          ),
+        );
+  return new Promise<ssh2.Client>((resolve, reject) => {
+    const client = new ssh2.Client();
+    let refusedKey: unknown;
+    client.on('error', (error) => reject(refusedKey ?? error));
+    client.on('close', () => reject(refusedKey ?? new Error('connection closed before login')));
+    client.on('ready', () => {
+      client.removeAllListeners('error');
+      resolve(client);
+    });
+    const offers = authOffers(hop, config);
+    client.connect({
+      ...(sock === undefined ? { host: hop.address, port: hop.port } : { sock }),
+      username: hop.user,
+      readyTimeout: hop.connectTimeout ?? config.connectTimeout,
+      keepaliveInterval: config.keepAlive,
+      keepaliveCountMax: Math.max(1, Math.ceil(config.receiveTimeout / (config.keepAlive || 1))),
+      hostVerifier: (key: Buffer) => {
+        try {
+          config.verifyHostKey?.(hop.address, hop.port, key);
+          return true;
+        } catch (error: unknown) {
+          refusedKey = error;
+          return false;
+        }
+      },
+      authHandler: (_left, _partial, next) => next(offers.shift() ?? (false as never)),
+    });
+  });
+}
+
+function authOffers(hop: HostRoute, config: SshTransportConfig): AnyAuthMethod[] {
+  const username = hop.user;
   const agent: AnyAuthMethod[] =
     config.agent === undefined ? [] : [{ type: 'agent', username, agent: config.agent }];
   const { password } = config;
@@ -100,7 +174,11 @@ function authOffers(host: HostSpec, config: SshTransportConfig): AnyAuthMethod[]
   return [
     ...passwords,
     ...agent,
-    ...config.keys.map((key): AnyAuthMethod => ({ type: 'publickey', username, key })),
+    ...[...(hop.keys ?? []), ...config.keys].map((key): AnyAuthMethod => ({
+      type: 'publickey',
+      username,
+      key,
+    })),
   ];
 }
 
@@ -112,6 +190,7 @@ class SshConnection implements Connection {
   constructor(
     readonly host: HostSpec,
     private readonly client: ssh2.Client,
+    private readonly jumps: readonly ssh2.Client[] = [],
   ) {
     const lose = (error: Error) => {
       this.lost ??= error;
@@ -250,11 +329,12 @@ class SshConnection implements Connection {
     if (this.stopping.size > 0) {
       await Promise.race([Promise.all(this.stopping), delay(2 * STOP_GRACE_MS)]);
     }
-    if (this.lost) return;
+    if (this.lost) return closeAll(this.jumps);
     const closed = new Promise<void>((resolve) => this.client.once('close', () => resolve()));
     this.client.end();
     await Promise.race([closed, delay(STOP_GRACE_MS)]);
     this.client.destroy();
+    closeAll(this.jumps);
   }
 }
 
