@@ -15,6 +15,7 @@ import {
   type UploadRunConfig,
 } from './presets.js';
 import { fileList } from './sources/files.js';
+import { Routes } from './cli/routes.js';
 import { session as inSession, Session } from './session.js';
 import { createLogger, toLog } from './sinks/logger.js';
 import { toJson } from './sinks/json.js';
@@ -95,8 +96,10 @@ function pipeline(options: CliOptions, log: LogHook, sink: Sink, owner: Session,
       { code: 'key.read' },
     );
   }
+  const routes = new Routes(options, log);
   const hosts = hostArgs(options.hosts, {
     user: options.user,
+    defaults: (address) => routes.defaults(address),
     ...(options.readStdin ? { stdin: process.stdin } : {}),
   }).pipe(
     catchError((error: unknown) =>
@@ -119,6 +122,8 @@ function pipeline(options: CliOptions, log: LogHook, sink: Sink, owner: Session,
       transport: sshTransport({
         keys,
         password,
+        route: (host) => routes.route(host),
+        verifyHostKey: (hop, key) => routes.verify(hop, key),
         agent: agent === '' ? undefined : agent,
         connectTimeout: options.connectTimeout,
         keepAlive: options.keepAlive,

@@ -48,6 +48,14 @@ export interface CliOptions {
   readonly sendTimeout: number;
   readonly receiveTimeout: number;
   readonly keepAlive: number;
+  /** How host keys are checked against known_hosts. */
+  readonly hostKeyCheck: 'accept-new' | 'strict' | 'off';
+  /** The user's known_hosts file, when not ~/.ssh/known_hosts. */
+  readonly knownHosts?: string;
+  /** The ssh_config file, when not ~/.ssh/config. */
+  readonly sshConfig?: string;
+  /** Flags given on the command line (not defaults): they win over ssh_config. */
+  readonly given: ReadonlySet<string>;
 }
 
 /** Help, version or a usage error: what to print, where, and the exit status. */
@@ -116,6 +124,9 @@ function program(): Command {
       .option('-j, --send-timeout <ms>', '', '60000')
       .option('-z, --recv-timeout <ms>', '', '60000')
       .option('-a, --keep-alive <ms>', '', '10000')
+      .option('--host-key-check <mode>', '', 'accept-new')
+      .option('--known-hosts <file>')
+      .option('-F, --ssh-config <file>')
   );
 }
 
@@ -219,6 +230,16 @@ export function parseCommandLine(
     });
   }
 
+  const hostKeyCheck = String(flags.hostKeyCheck);
+  if (hostKeyCheck !== 'accept-new' && hostKeyCheck !== 'strict' && hostKeyCheck !== 'off') {
+    throw usageError(`--host-key-check must be accept-new, strict or off, got '${hostKeyCheck}'`);
+  }
+  const given = new Set(
+    command.options
+      .map((option) => option.attributeName())
+      .filter((name) => command.getOptionValueSource(name) === 'cli'),
+  );
+
   const root = flags.root === '' ? undefined : (flags.root as string | undefined);
   return {
     mode,
@@ -255,5 +276,9 @@ export function parseCommandLine(
     sendTimeout: whole(String(flags.sendTimeout), 'send timeout', 1000),
     receiveTimeout: whole(String(flags.recvTimeout), 'receive timeout', 1),
     keepAlive: whole(String(flags.keepAlive), 'keep alive time', 0),
+    hostKeyCheck,
+    knownHosts: flags.knownHosts as string | undefined,
+    sshConfig: flags.sshConfig as string | undefined,
+    given,
   };
 }

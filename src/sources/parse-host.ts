@@ -7,6 +7,11 @@ export interface ParseHostConfig {
   readonly user: string;
   /** Port for a host typed without `:port`; 22 by default. */
   readonly port?: number;
+  /**
+   * Per-host defaults (ssh_config `User`, `Port`) for what the text does not say; they win over
+   * `user` and `port` above.
+   */
+  readonly defaults?: (address: string) => { readonly user?: string; readonly port?: number };
   /** Where the text came from, for error messages (`hosts file ./hosts line 3`). */
   readonly origin?: string;
 }
@@ -29,9 +34,8 @@ export function parseHost(text: string, config: ParseHostConfig): HostSpec {
   };
 
   const at = raw.lastIndexOf('@');
-  const user = at === -1 ? config.user : raw.slice(0, at);
   const rest = at === -1 ? raw : raw.slice(at + 1);
-  if (user === '') fail('the user before @ is empty');
+  if (at === 0) fail('the user before @ is empty');
 
   let address = rest;
   let portText: string | undefined;
@@ -47,11 +51,14 @@ export function parseHost(text: string, config: ParseHostConfig): HostSpec {
   }
 
   if (address === '') fail('the host name is empty');
+  const defaults = config.defaults?.(address) ?? {};
+  const user = at === -1 ? (defaults.user ?? config.user) : raw.slice(0, at);
   // eslint-disable-next-line no-control-regex -- control characters are what is refused here
   if (/[\s/@[\]\x00-\x1f\x7f]/.test(address)) {
     fail('the host name has a character a host name cannot have');
   }
-  const port = portText === undefined ? (config.port ?? 22) : parsePort(portText, fail);
+  const port =
+    portText === undefined ? (defaults.port ?? config.port ?? 22) : parsePort(portText, fail);
   const shown = address.includes(':') ? `[${address}]` : address;
   return { raw, user, address, port, node: `[${user}@${shown}:${port}]` };
 }

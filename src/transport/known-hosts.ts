@@ -22,9 +22,15 @@ export type HostKeyPolicy = 'accept-new' | 'strict' | 'off';
 
 /** Where host keys are looked up and recorded, and how unknown hosts are treated. */
 export interface KnownHostsConfig {
-  /** Files read, in order: the user's (~/.ssh/known_hosts or -F/--known-hosts), then /etc/ssh/ssh_known_hosts. */
+  /**
+   * Files read, in order: the user's (~/.ssh/known_hosts or -F/--known-hosts), then
+   * /etc/ssh/ssh_known_hosts. `record` is read after them when it is not among them.
+   */
   readonly files: readonly string[];
-  /** Where a new host's key is recorded (accept-new). Created (and its directory, mode 0700) if missing, mode 0600. */
+  /**
+   * Where a new host's key is recorded (accept-new). Created (and its directory, mode 0700) if
+   * missing, mode 0600.
+   */
   readonly record: string;
   readonly policy: HostKeyPolicy;
 }
@@ -117,7 +123,10 @@ export function knownHostKeyTypes(config: KnownHostsConfig, host: string, port: 
   return [...new Set(lines.filter((line) => !line.revoked).map((line) => line.keyType))];
 }
 
-/** The SHA-256 fingerprint of a public key blob: `SHA256:` and unpadded base64, as `ssh-keygen -l` prints. */
+/**
+ * The SHA-256 fingerprint of a public key blob: `SHA256:` and unpadded base64, as
+ * `ssh-keygen -l` prints it.
+ */
 export function fingerprint(key: Buffer): string {
   return `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`;
 }
@@ -137,7 +146,7 @@ function keyTypeOf(key: Buffer): string | undefined {
   return key.toString('latin1', 4, 4 + length);
 }
 
-/** The files to read: the configured ones, and the record file so a recorded key counts next time. */
+/** The configured files, and the record file so that a key recorded there counts next time. */
 function lookupFiles(config: KnownHostsConfig): readonly string[] {
   return config.files.includes(config.record) ? config.files : [...config.files, config.record];
 }

@@ -20,7 +20,7 @@ export interface SshTransportConfig {
   /** A password (`-p`), offered first, for password and keyboard-interactive login. */
   readonly password?: string;
   /** Checks a host's key (known_hosts); throws to refuse the host. None: every key is taken. */
-  readonly verifyHostKey?: (address: string, port: number, key: Buffer) => void;
+  readonly verifyHostKey?: (hop: HostRoute, key: Buffer) => void;
   /** Where each host really is (ssh_config): address, user, port, keys, jump hosts. */
   readonly route?: (host: HostSpec) => HostRoute;
 }
@@ -48,6 +48,12 @@ export interface HostRoute {
   readonly connectTimeout?: number;
   /** Jump hosts to go through, first hop first (ssh_config ProxyJump). */
   readonly jumps?: readonly HostRoute[];
+  /** How this host's key is checked (ssh_config StrictHostKeyChecking, --host-key-check). */
+  readonly hostKeyPolicy?: 'accept-new' | 'strict' | 'off';
+  /** The user's known_hosts files for this host (ssh_config UserKnownHostsFile). */
+  readonly knownHostsFiles?: readonly string[];
+  /** Key types known_hosts holds for this host: asked for first, as OpenSSH does. */
+  readonly hostKeyTypes?: readonly string[];
 }
 
 function connectHost(host: HostSpec, config: SshTransportConfig): Observable<Connection> {
@@ -103,6 +109,28 @@ function connectHost(host: HostSpec, config: SshTransportConfig): Observable<Con
   });
 }
 
+const HOST_KEY_ALGORITHMS: readonly string[] = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
+];
+
+/**
+ * The host key algorithms with those of the known key types first (an `ssh-rsa` key also
+ * signs with SHA-2), so a host known by an ECDSA key is not asked for its Ed25519 one.
+ */
+function preferHostKeys(types: readonly string[]): ssh2.ServerHostKeyAlgorithm[] {
+  const known = types
+    .flatMap((type) => (type === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [type]))
+    .filter((algorithm) => HOST_KEY_ALGORITHMS.includes(algorithm));
+  const rest = HOST_KEY_ALGORITHMS.filter((algorithm) => !known.includes(algorithm));
+  return [...known, ...rest] as ssh2.ServerHostKeyAlgorithm[];
+}
+
 function closeAll(clients: readonly ssh2.Client[]): void {
   for (const client of [...clients].reverse()) client.destroy();
 }
@@ -137,11 +165,14 @@ async function login(
       ...(sock === undefined ? { host: hop.address, port: hop.port } : { sock }),
       username: hop.user,
       readyTimeout: hop.connectTimeout ?? config.connectTimeout,
+      ...(hop.hostKeyTypes === undefined || hop.hostKeyTypes.length === 0
+        ? {}
+        : { algorithms: { serverHostKey: preferHostKeys(hop.hostKeyTypes) } }),
       keepaliveInterval: config.keepAlive,
       keepaliveCountMax: Math.max(1, Math.ceil(config.receiveTimeout / (config.keepAlive || 1))),
       hostVerifier: (key: Buffer) => {
         try {
-          config.verifyHostKey?.(hop.address, hop.port, key);
+          config.verifyHostKey?.(hop, key);
           return true;
         } catch (error: unknown) {
           refusedKey = error;
