@@ -18,15 +18,21 @@ Hosts:
                        when it starts with / or ./, a file of hosts: one per line,
                        blank lines and # comments skipped. Repeatable.
   -s --read-stdin      Also read hosts, one per line, from stdin.
-  -u --user <user>     Login user for hosts given without one [default: ${user}].
+  -u --user <user>     Login user for hosts given without one [default: ssh_config
+                       User, else ${user}].
   -w --no-conn-fail    Skip hosts that cannot be reached, with a warning,
                        instead of failing the run.
   -d --threads <n>     Hosts connecting and locking at once [default: 16].
 
 Authentication:
   -k --key <identity>  Private key file [default: ~/.ssh/id_ed25519, id_ecdsa,
-                       id_rsa, those that exist]. Keys of ssh-agent are offered first.
-  -p --password        Log in with a password (comes with host trust, see README).
+                       id_rsa, those that exist]. Keys of ssh-agent are offered too;
+                       an encrypted key asks its passphrase once on the terminal.
+  -p --password        Ask a password once on the terminal, for every host.
+  --host-key-check <mode>  accept-new (default: unknown hosts are recorded in
+                       known_hosts, changed keys refused), strict, or off.
+  --known-hosts <file> known_hosts file instead of ~/.ssh/known_hosts.
+  -F --ssh-config <file>  ssh_config file instead of ~/.ssh/config.
 
 Locking:
   --lock-file <path>   Remote file or directory to flock [default: -r, else /].
