@@ -37,8 +37,16 @@ export { serial } from './sinks/serial.js';
 export { toText, type TextConfig } from './sinks/text.js';
 
 export type { CommandInput, Connection, RunConfig, Transport } from './transport/transport.js';
-export { sshTransport, type SshTransportConfig } from './transport/ssh.js';
-export { defaultKeyFiles, loadKeys } from './transport/keys.js';
+export { sshTransport, type HostRoute, type SshTransportConfig } from './transport/ssh.js';
+export {
+  fingerprint,
+  verifyHostKey,
+  type HostKeyPolicy,
+  type KnownHostsConfig,
+} from './transport/known-hosts.js';
+export { loadSshConfig, type HostConfig, type SshConfigResolver } from './transport/ssh-config.js';
+export { promptSecret } from './transport/prompt.js';
+export { defaultKeyFiles, loadKeys, loadKeysAsking } from './transport/keys.js';
 export { packArchive, type ArchiveConfig } from './transport/archive.js';
 export { fanOut } from './transport/fan-out.js';
 export { openInputFile } from './transport/input-file.js';
