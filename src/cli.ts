@@ -89,14 +89,9 @@ async function prepareAuth(options: CliOptions, log: LogHook): Promise<Auth> {
 function pipeline(options: CliOptions, log: LogHook, sink: Sink, owner: Session, auth: Auth) {
   const { keys, password } = auth;
   const agent = process.env.SSH_AUTH_SOCK;
-  if (keys.length === 0 && password === undefined && (agent === undefined || agent === '')) {
-    throw new OrgalorgError(
-      'no SSH key to log in with: SSH_AUTH_SOCK is not set and none of ~/.ssh/id_ed25519, ' +
-        'id_ecdsa, id_rsa exists; give a key with -k <file>',
-      { code: 'key.read' },
-    );
-  }
-  const routes = new Routes(options, log);
+  // Without these, a host can still log in with an ssh_config IdentityFile: Routes checks.
+  const common = keys.length > 0 || password !== undefined || (agent !== undefined && agent !== '');
+  const routes = new Routes(options, log, common);
   const hosts = hostArgs(options.hosts, {
     user: options.user,
     defaults: (address) => routes.defaults(address),

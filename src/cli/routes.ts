@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { ParsedKey } from 'ssh2';
+import { OrgalorgError } from '../errors.js';
 import type { HostSpec, LogHook } from '../types.js';
 import { loadKeys } from '../transport/keys.js';
 import {
@@ -27,9 +28,14 @@ export class Routes {
   private readonly config: SshConfigResolver;
   private readonly keys = new Map<string, ParsedKey | undefined>();
 
+  /**
+   * @param common whether every host has something to log in with (a key, the agent, a
+   *   password); if not, a host needs an IdentityFile of its own.
+   */
   constructor(
     private readonly options: CliOptions,
     private readonly log: LogHook,
+    private readonly common: boolean,
     private readonly home: string = homedir(),
   ) {
     const source =
@@ -45,9 +51,25 @@ export class Routes {
     return { user: this.options.given.has('user') ? undefined : found.user, port: found.port };
   }
 
-  /** How to reach the host: its real address, keys, jump hosts, timeout and host-key policy. */
+  /**
+   * How to reach the host: its real address, keys, jump hosts, timeout and host-key policy.
+   *
+   * @throws OrgalorgError (code `key.read`) when nothing at all could log in to it.
+   */
   route(host: HostSpec): HostRoute {
-    return this.hop(host.address, host.user, host.port);
+    const route = this.hop(host.address, host.user, host.port);
+    if (
+      !this.common &&
+      [route, ...(route.jumps ?? [])].some((hop) => (hop.keys ?? []).length === 0)
+    ) {
+      throw new OrgalorgError(
+        `no SSH key to log in to ${host.node} with: SSH_AUTH_SOCK is not set, none of ` +
+          '~/.ssh/id_ed25519, id_ecdsa, id_rsa exists and ssh_config names no IdentityFile; ' +
+          'give a key with -k <file>',
+        { code: 'key.read', host },
+      );
+    }
+    return route;
   }
 
   private hop(typed: string, user: string | undefined, port: number | undefined): HostRoute {

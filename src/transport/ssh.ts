@@ -54,7 +54,14 @@ function connectHost(host: HostSpec, config: SshTransportConfig): Observable<Con
       .reduce<Promise<ssh2.Client | undefined>>(
         (previous, hop) =>
           previous.then(async (through) => {
-            const client = await login(hop, config, through);
+            const client = await login(hop, config, through).catch((error: unknown) => {
+              if (hop === route) throw error;
+              // Say which hop failed: the target's name alone would mislead.
+              const message = error instanceof Error ? error.message : String(error);
+              throw new Error(`jump host ${hop.user}@${hop.address}:${hop.port}: ${message}`, {
+                cause: error,
+              });
+            });
             opened.push(client);
             return client;
           }),

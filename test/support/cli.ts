@@ -30,8 +30,10 @@ export interface CliOptions {
    */
   osPipe?: boolean;
   cwd?: string;
-  /** Extra environment variables. */
+  /** Extra environment variables; HOME and SSH_AUTH_SOCK given here are kept (see cliEnv). */
   env?: Record<string, string>;
+  /** Start the CLI in a session of its own (setsid), with no controlling terminal. */
+  detached?: boolean;
   /** The child is killed (SIGKILL) if it runs longer than this. */
   timeoutMs?: number;
 }
@@ -45,11 +47,14 @@ export interface CliRun {
 
 const running = new Set<ChildProcess>();
 
-/** The environment of a run: a fresh empty HOME and no ssh-agent. */
+/**
+ * The environment of a run: a fresh empty HOME and no ssh-agent, unless `extra` names a HOME
+ * or an SSH_AUTH_SOCK of its own.
+ */
 export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
-  delete env['SSH_AUTH_SOCK'];
-  env['HOME'] = mkdtempSync(path.join(os.tmpdir(), 'orgalorg-cli-home-'));
+  if (extra['SSH_AUTH_SOCK'] === undefined) delete env['SSH_AUTH_SOCK'];
+  env['HOME'] = extra['HOME'] ?? mkdtempSync(path.join(os.tmpdir(), 'orgalorg-cli-home-'));
   return env;
 }
 
@@ -64,6 +69,7 @@ export function startCli(args: readonly string[], options: CliOptions = {}): Cli
     cwd: options.cwd,
     env: cliEnv(options.env),
     stdio: [feed ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    detached: options.detached === true,
   });
   running.add(child);
   if (options.input !== undefined) child.stdin?.end(options.input);

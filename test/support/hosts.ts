@@ -22,10 +22,11 @@ export interface ExecResult {
   stderr: string;
 }
 
-function runScript(args: string[]): Promise<ExecResult> {
+function runScript(args: string[], env?: Record<string, string>): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     const child = spawn('bash', [HOSTS_SCRIPT, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: env === undefined ? process.env : { ...process.env, ...env },
     });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
@@ -42,8 +43,8 @@ function runScript(args: string[]): Promise<ExecResult> {
   });
 }
 
-async function runScriptOrThrow(args: string[]): Promise<string> {
-  const result = await runScript(args);
+async function runScriptOrThrow(args: string[], env?: Record<string, string>): Promise<string> {
+  const result = await runScript(args, env);
   if (result.code !== 0) {
     throw new Error(
       `sshd-hosts.sh ${args.join(' ')} exited with ${result.code}\n${result.stderr.trim()}`,
@@ -107,14 +108,19 @@ export async function loadHosts(stateDir?: string): Promise<TestHosts> {
 /**
  * Starts (or reuses) hosts 1..count, isolated from each other. The
  * addresses returned are exactly those of hosts 1..count, even if more
- * hosts are up in the same state dir.
+ * hosts are up in the same state dir. `env` reaches the script (for a new state dir
+ * SSHD_HOSTS_NET, and SSHD_HOSTS_EXTRA_CONFIG for the hosts it starts).
  */
-export async function startHosts(count: number, stateDir?: string): Promise<TestHosts> {
+export async function startHosts(
+  count: number,
+  stateDir?: string,
+  env?: Record<string, string>,
+): Promise<TestHosts> {
   if (!Number.isInteger(count) || count < 1) {
     throw new Error(`startHosts: bad host count ${count}`);
   }
   const dir = resolveStateDir(stateDir);
-  const out = await runScriptOrThrow(['up', String(count), dir]);
+  const out = await runScriptOrThrow(['up', String(count), dir], env);
   const addresses = out.split('\n').filter((line) => line !== '');
   const hosts = await loadHosts(dir);
   return { ...hosts, addresses };
