@@ -24,6 +24,7 @@ export { exec, type ExecConfig } from './operators/exec.js';
 export { expectSuccess, type ExpectSuccessConfig } from './operators/expect-success.js';
 export type { Failover } from './operators/failover.js';
 export { heartbeat, type HeartbeatConfig } from './operators/heartbeat.js';
+export { lines, type LineInfo } from './operators/lines.js';
 export { lock, type LockConfig } from './operators/lock.js';
 export { syncProtocol, type SyncProtocolConfig } from './operators/sync-protocol.js';
 export { upload, type UploadConfig } from './operators/upload.js';
