@@ -58,7 +58,13 @@ export function session<T>(
 ): Observable<T> {
   return new Observable<T>((subscriber) => {
     const failures = owner.failed.subscribe({ error: (error: unknown) => subscriber.error(error) });
-    const run = build(owner).subscribe(subscriber);
+    // An observer of its own, not the subscriber: unsubscribing `run` below must tear the whole
+    // pipeline down (stopping remote commands) before the session closes the connections.
+    const run = build(owner).subscribe({
+      next: (value) => subscriber.next(value),
+      error: (error: unknown) => subscriber.error(error),
+      complete: () => subscriber.complete(),
+    });
     return () => {
       run.unsubscribe();
       failures.unsubscribe();

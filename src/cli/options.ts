@@ -207,6 +207,11 @@ export function parseCommandLine(
   if (mode === 'sync' && flags.upload === false && words.length > 0) {
     throw usageError(`--no-upload takes no files, got '${words.join(' ')}'`);
   }
+  if (mode === 'sync' && flags.simple !== true && flags.stdin !== undefined) {
+    throw usageError(
+      '-i feeds the sync tool only with -m: in protocol mode its stdin is the protocol',
+    );
+  }
   if ((flags.arg as string[]).length > 0 && mode !== 'sync') {
     throw usageError('-g is for the sync tool of -S only');
   }

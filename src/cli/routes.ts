@@ -72,7 +72,18 @@ export class Routes {
     return route;
   }
 
-  private hop(typed: string, user: string | undefined, port: number | undefined): HostRoute {
+  private hop(
+    typed: string,
+    user: string | undefined,
+    port: number | undefined,
+    path: readonly string[] = [],
+  ): HostRoute {
+    // A ProxyJump that leads back to a host on the way would never end.
+    if (path.includes(typed) || path.length > 8) {
+      throw new OrgalorgError(`ProxyJump loop in ssh_config: ${[...path, typed].join(' -> ')}`, {
+        code: 'ssh-config',
+      });
+    }
     const found = this.config.resolve(typed, user);
     const given = this.options.given;
     const route: HostRoute = {
@@ -81,7 +92,9 @@ export class Routes {
       user: user ?? found.user ?? this.options.user,
       keys: found.identityFiles.flatMap((file) => this.key(file)),
       connectTimeout: given.has('connTimeout') ? undefined : found.connectTimeoutMs || undefined,
-      jumps: found.proxyJump.map((jump) => this.hop(jump.host, jump.user, jump.port)),
+      jumps: found.proxyJump.map((jump) =>
+        this.hop(jump.host, jump.user, jump.port, [...path, typed]),
+      ),
       hostKeyPolicy: given.has('hostKeyCheck')
         ? this.options.hostKeyCheck
         : (found.strictHostKeyChecking ?? this.options.hostKeyCheck),

@@ -6,7 +6,7 @@ import {
   mergeMap,
   Observable,
   of,
-  ReplaySubject,
+  Subject,
   throwError,
   toArray,
   type OperatorFunction,
@@ -49,8 +49,7 @@ export function syncProtocol(
       toArray(),
       mergeMap((hosts) => {
         const prefix = config.prefix ?? `ORGALORG:${process.hrtime.bigint()}`;
-        // Replayed: a host whose channel opens late still gets every relay, in order.
-        const inputs = hosts.map(() => new ReplaySubject<string>());
+        const inputs = hosts.map(() => new RelayInput());
         const pending: string[] = [];
         let relaying = false;
         // One relay reaches every tool before the next goes out, even when a tool answers
@@ -60,7 +59,7 @@ export function syncProtocol(
           if (relaying) return;
           relaying = true;
           for (let next = pending.shift(); next !== undefined; next = pending.shift()) {
-            for (const input of inputs) input.next(next);
+            for (const input of inputs) input.push(next);
           }
           relaying = false;
         };
@@ -75,7 +74,7 @@ export function syncProtocol(
               (other) => `NODE ${other.host.node}${other === target ? ' CURRENT' : ''}\n`,
             );
             const hello = `${prefix} HELLO\n${nodes.join('')}${prefix} START\n`;
-            const stdin = concat(of(hello), inputs[index] ?? EMPTY_INPUT);
+            const stdin = concat(of(hello), inputs[index]?.lines ?? EMPTY_INPUT);
             const lines = new SyncLines(prefix);
             return target.connection
               .run(config.command, { stdin, sudo: config.sudo, paused: config.paused })
@@ -124,6 +123,27 @@ export function syncProtocol(
         );
       }),
     );
+}
+
+/**
+ * The relays for one host's tool: held until its channel reads them (a channel may open after
+ * the first SYNC), then passed on as they come, holding nothing.
+ */
+class RelayInput {
+  private held: string[] | undefined = [];
+  private readonly live = new Subject<string>();
+
+  readonly lines = new Observable<string>((subscriber) => {
+    const held = this.held ?? [];
+    this.held = undefined;
+    held.forEach((line) => subscriber.next(line));
+    return this.live.subscribe(subscriber);
+  });
+
+  push(line: string): void {
+    if (this.held) this.held.push(line);
+    else this.live.next(line);
+  }
 }
 
 /**

@@ -71,7 +71,17 @@ export async function fileList(
     for (const child of children) await visit(join(path, child), join(shown, child));
   };
 
-  for (const source of sources) await visit(source, source);
+  for (const source of sources) {
+    // With -e the path is the name in the archive: a `..` in it would land outside -r.
+    if (config.relative === true && source.split('/').includes('..')) {
+      throw new OrgalorgError(
+        `can't upload '${source}' with -e: its '..' would land outside the target directory; ` +
+          'give a path below the working directory, or leave out -e',
+        { code: 'files.list' },
+      );
+    }
+    await visit(source, source);
+  }
   return entries;
 }
 

@@ -34,7 +34,9 @@ export function packArchive(entries: readonly FileEntry[], config: ArchiveConfig
   const write = async () => {
     for (const [index, entry] of entries.entries()) {
       const { stats, name } = entry;
-      const header = { name, mode: stats.mode & 0o7777, mtime: stats.mtime, ...owner(stats) };
+      // The whole st_mode: tar-stream writes only its permission bits, but would replace a mode
+      // of 0 (a file locked down on purpose) with its default 0644.
+      const header = { name, mode: stats.mode, mtime: stats.mtime, ...owner(stats) };
       config.log?.({
         level: 'info',
         message: `${String(index + 1).padStart(5)}/${entries.length} sending file: '${name}'`,

@@ -216,19 +216,26 @@ class SshConnection implements Connection {
   /** Runs a command for its effect only; resolves when it ended (or could not start). */
   private quietly(command: string): Promise<void> {
     return new Promise<void>((resolve) => {
-      this.client.exec(command, (error, channel) => {
-        if (error) return resolve();
-        channel.on('close', () => resolve());
-        channel.resume();
-        channel.stderr.resume();
-        channel.end();
-      });
+      try {
+        this.client.exec(command, (error, channel) => {
+          if (error) return resolve();
+          channel.on('close', () => resolve());
+          channel.resume();
+          channel.stderr.resume();
+          channel.end();
+        });
+      } catch {
+        // The connection is gone already: nothing more can be done on that host.
+        resolve();
+      }
     });
   }
 
   async close(): Promise<void> {
-    if (this.stopping.size > 0) {
-      await Promise.race([Promise.all(this.stopping), delay(2 * STOP_GRACE_MS)]);
+    // Stops may still be registered while waiting (a command that was starting): wait for all.
+    const deadline = delay(2 * STOP_GRACE_MS).then(() => 'late' as const);
+    while (this.stopping.size > 0) {
+      if ((await Promise.race([Promise.all(this.stopping), deadline])) === 'late') break;
     }
     if (this.lost) return closeAll(this.jumps);
     const closed = new Promise<void>((resolve) => this.client.once('close', () => resolve()));

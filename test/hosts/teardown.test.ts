@@ -10,6 +10,8 @@ describe('teardown', () => {
     ['SIGINT', ['-x'], 'sleep 302', 130],
     ['SIGTERM', [], 'sleep 303', 143],
     ['SIGTERM', ['-x'], 'sleep 304', 143],
+    ['SIGINT', ['-y'], 'sleep 305', 130],
+    ['SIGTERM', ['-y', '-x'], 'sleep 306', 143],
   ] as const)(
     'should stop the remote command on %s (extra flags %j) and leave nothing running',
     async (signal, flags, command, status) => {

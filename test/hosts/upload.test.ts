@@ -178,6 +178,30 @@ describe('upload', () => {
     );
   });
 
+  it('should keep a mode of 000 as 000, not turn it into a default', async () => {
+    const dir = workdir();
+    write(path.join(dir, 'locked', 'key'), 'secret\n', 0o000);
+    const target = remote('locked');
+
+    const result = await upload(['-e', '-r', target, '-U', 'locked'], dir);
+    expect(result.code).toBe(0);
+    for (const out of await onEvery(['stat', '-c', '%a', `${target}/locked/key`])) {
+      expect(out.trim()).toBe('0');
+    }
+  });
+
+  it("should refuse a -e path with '..' before connecting to any host", async () => {
+    const dir = workdir();
+    write(path.join(dir, 'outside.txt'), 'x\n');
+    const inner = path.join(dir, 'inner');
+    mkdirSync(inner);
+
+    const result = await upload(['-e', '-r', remote('dotdot'), '-U', '../outside.txt'], inner);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("can't upload '../outside.txt' with -e");
+    expect(result.stderr).not.toContain('sending file');
+  });
+
   it('should keep symlinks as symlinks with their targets, to a file and to a directory', async () => {
     const dir = workdir();
     const links = path.join(dir, 'links');
