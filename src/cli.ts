@@ -88,9 +88,9 @@ async function prepareAuth(options: CliOptions, log: LogHook): Promise<Auth> {
 /** Picks the preset pipeline of the mode. */
 function pipeline(options: CliOptions, log: LogHook, sink: Sink, owner: Session, auth: Auth) {
   const { keys, password } = auth;
-  const agent = process.env.SSH_AUTH_SOCK;
+  const agent = process.env.SSH_AUTH_SOCK || undefined;
   // Without these, a host can still log in with an ssh_config IdentityFile: Routes checks.
-  const common = keys.length > 0 || password !== undefined || (agent !== undefined && agent !== '');
+  const common = keys.length > 0 || password !== undefined || agent !== undefined;
   const routes = new Routes(options, log, common);
   const hosts = hostArgs(options.hosts, {
     user: options.user,
@@ -119,7 +119,7 @@ function pipeline(options: CliOptions, log: LogHook, sink: Sink, owner: Session,
         password,
         route: (host) => routes.route(host),
         verifyHostKey: (hop, key) => routes.verify(hop, key),
-        agent: agent === '' ? undefined : agent,
+        agent,
         connectTimeout: options.connectTimeout,
         keepAlive: options.keepAlive,
         receiveTimeout: options.receiveTimeout,

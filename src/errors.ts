@@ -20,7 +20,6 @@ export type OrgalorgErrorCode =
   | 'exec.exit'
   | 'exec.lost'
   | 'exec.cluster'
-  | 'interrupted'
   | 'hostkey'
   | 'hostkey.changed'
   | 'hostkey.unknown'
@@ -63,11 +62,16 @@ export function isOrgalorgError(error: unknown): error is OrgalorgError {
   return error instanceof Error && error.name === 'OrgalorgError' && 'code' in error;
 }
 
+/** The message of an error, or the text of anything else thrown. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** Why a local file could not be used, in words: `no such file or directory`, and so on. */
 export function fileProblem(error: unknown): string {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ENOENT') return 'no such file or directory';
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
   if (code === 'EISDIR') return 'it is a directory';
-  return error instanceof Error ? error.message : String(error);
+  return errorMessage(error);
 }

@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { ParsedKey } from 'ssh2';
-import { OrgalorgError } from '../errors.js';
+import { errorMessage, OrgalorgError } from '../errors.js';
 import type { HostSpec, LogHook } from '../types.js';
 import { loadKeys } from '../transport/keys.js';
 import {
@@ -128,7 +128,7 @@ export class Routes {
       try {
         key = loadKeys(file)[0];
       } catch (error: unknown) {
-        this.log({ level: 'warn', message: `skipping IdentityFile: ${(error as Error).message}` });
+        this.log({ level: 'warn', message: `skipping IdentityFile: ${errorMessage(error)}` });
       }
       this.keys.set(file, key);
     }

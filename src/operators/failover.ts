@@ -1,5 +1,5 @@
 import { defer, EMPTY, throwError, type Observable } from 'rxjs';
-import { OrgalorgError } from '../errors.js';
+import { errorMessage, OrgalorgError } from '../errors.js';
 import type { LogHook } from '../types.js';
 
 /**
@@ -34,7 +34,7 @@ export class FailoverCollector {
     this.failedCount += 1;
     if (this.failover === 'loose') {
       const host = error instanceof OrgalorgError ? error.host : undefined;
-      this.log?.({ level: 'warn', message: messageOf(error), host, error });
+      this.log?.({ level: 'warn', message: errorMessage(error), host, error });
     } else {
       this.failures.push(error);
     }
@@ -82,8 +82,4 @@ export class FailoverCollector {
       ],
     });
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -9,7 +9,7 @@ import {
   type Observable,
   type SchedulerLike,
 } from 'rxjs';
-import { OrgalorgError } from '../errors.js';
+import { errorMessage, OrgalorgError } from '../errors.js';
 import type { ConnectedHost, HeldLock } from '../host.js';
 import type { HostSpec, LogHook } from '../types.js';
 
@@ -36,7 +36,7 @@ export function heartbeat(config: HeartbeatConfig): MonoTypeOperatorFunction<Con
     if (target.lock === undefined) return;
     const beating = watch(target.host, target.lock, config).subscribe({
       error: (error: unknown) => {
-        config.log?.({ level: 'error', host: target.host, message: messageOf(error), error });
+        config.log?.({ level: 'error', host: target.host, message: errorMessage(error), error });
         target.session.fail(error);
       },
     });
@@ -76,8 +76,4 @@ function watch(host: HostSpec, lock: HeldLock, config: HeartbeatConfig): Observa
   );
   // Replies are listened to before the first ping goes out, so an echo at once is not missed.
   return merge(replies, ended, ticks) as Observable<never>;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

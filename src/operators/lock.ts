@@ -10,7 +10,7 @@ import {
   Subject,
   type OperatorFunction,
 } from 'rxjs';
-import { OrgalorgError, type OrgalorgErrorCode } from '../errors.js';
+import { errorMessage, OrgalorgError, type OrgalorgErrorCode } from '../errors.js';
 import type { ConnectedHost, HeldLock } from '../host.js';
 import { shellQuote } from '../transport/remote-command.js';
 import type { ExecEvent, LogHook } from '../types.js';
@@ -159,7 +159,7 @@ function acquire(target: ConnectedHost, config: LockConfig): Observable<Connecte
         next: onEvent,
         error: (error: unknown) => {
           if (!acquired) subscriber.error(failure("can't start lock command", error));
-          ended.next(error instanceof Error ? error.message : String(error));
+          ended.next(errorMessage(error));
         },
       });
     // The lock lives as long as the session, not as long as this subscription.

@@ -22,10 +22,17 @@ export function toText(config: TextConfig = {}): Sink {
     stderr: new Output(config.stderr ?? process.stderr),
   };
   const newline = Buffer.from('\n');
+  // Made once per host, not once per chunk: this is the hot path of big outputs.
+  const prefixes = new Map<string, Buffer>();
+  const prefixOf = (raw: string) => {
+    let prefix = prefixes.get(raw);
+    if (prefix === undefined) prefixes.set(raw, (prefix = Buffer.from(`${raw} `)));
+    return prefix;
+  };
   return chunkSink(
     ({ stream, host, pieces, final }) => {
       const lines = final ? [...pieces, newline] : pieces;
-      out[stream].write(prefixLines(Buffer.from(`${host.raw} `), lines));
+      out[stream].write(prefixLines(prefixOf(host.raw), lines));
     },
     merge(out.stdout.paused, out.stderr.paused),
   );

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import ssh2, { type ParsedKey } from 'ssh2';
-import { fileProblem, OrgalorgError } from '../errors.js';
+import { errorMessage, fileProblem, OrgalorgError } from '../errors.js';
 import type { LogHook } from '../types.js';
 
 /** The key files offered when `-k` is not given, those that exist. */
@@ -52,7 +52,7 @@ export async function loadKeysAsking(config: LoadKeysConfig): Promise<ParsedKey[
       keys.push(key);
     } catch (error: unknown) {
       if (explicit) throw error;
-      config.log?.({ level: 'warn', message: `skipping SSH key: ${(error as Error).message}` });
+      config.log?.({ level: 'warn', message: `skipping SSH key: ${errorMessage(error)}` });
     }
   }
   return keys;
@@ -68,7 +68,7 @@ export function loadKeys(explicit: string | undefined, log?: LogHook): ParsedKey
       keys.push(key);
     } catch (error: unknown) {
       if (explicit !== undefined) throw error;
-      log?.({ level: 'warn', message: `skipping SSH key: ${(error as Error).message}` });
+      log?.({ level: 'warn', message: `skipping SSH key: ${errorMessage(error)}` });
     }
   }
   return keys;
@@ -129,7 +129,7 @@ function parsePkcs8(file: string, data: Buffer, passphrase?: string): ParsedKey 
     key = createPrivateKey({ key: data, format: 'pem', passphrase: passphrase ?? '' });
   } catch (error: unknown) {
     if (data.includes('ENCRYPTED')) return 'encrypted';
-    throw new OrgalorgError(`can't use SSH key '${file}': ${(error as Error).message}`, {
+    throw new OrgalorgError(`can't use SSH key '${file}': ${errorMessage(error)}`, {
       code: 'key.read',
     });
   }

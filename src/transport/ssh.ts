@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { isObservable, Observable, Subscription } from 'rxjs';
 import ssh2, { type ClientChannel } from 'ssh2';
-import { OrgalorgError } from '../errors.js';
+import { errorMessage, OrgalorgError } from '../errors.js';
 import type { ExecEvent, HostSpec } from '../types.js';
 import { shellQuote } from './remote-command.js';
 import type { CommandInput, Connection, RunConfig, Transport } from './transport.js';
@@ -57,7 +57,7 @@ function connectHost(host: HostSpec, config: SshTransportConfig): Observable<Con
             const client = await login(hop, config, through).catch((error: unknown) => {
               if (hop === route) throw error;
               // Say which hop failed: the target's name alone would mislead.
-              const message = error instanceof Error ? error.message : String(error);
+              const message = errorMessage(error);
               throw new Error(`jump host ${hop.user}@${hop.address}:${hop.port}: ${message}`, {
                 cause: error,
               });
