@@ -118,6 +118,38 @@ function stop(writer: ChildProcess): void {
 const upload = (args: string[], cwd: string) =>
   orgalorg(fleet, [...fleet.all, ...args], { cwd, timeoutMs: 100_000 });
 
+/** The run failed, naming the file that changed while it was archived, and did not crash. */
+function expectChangedFile(result: { stderr: string; code: number | null }, file: string): void {
+  const lines = logLines(result.stderr);
+  expect(lines.some((line) => line.startsWith('[FATAL]'))).toBe(true);
+  expect(
+    lines.map(leaf).filter((line) => line.includes(`'${file}': it changed while it was read`)),
+  ).not.toEqual([]);
+  expect(result.stderr).not.toContain('Unhandled');
+  expect(result.code).toBe(1);
+}
+
+/** No tar receiver is left on any host and every lock is free again. */
+async function expectNothingLeft(): Promise<void> {
+  await eventually(
+    'no receiver runs on any host',
+    async () => (await hostsRunning(fleet, RECEIVER)).length === 0,
+  );
+  expect(await tmpLockFree()).toEqual(INDEXES);
+}
+
+/** Waits until host `index` holds more than `bytes` of `file`: the upload is under way. */
+async function received(index: number, file: string, bytes: number): Promise<void> {
+  await eventually(
+    `host ${index} received ${bytes} bytes`,
+    async () => {
+      const size = await hostExec(index, fleet.stateDir, ['stat', '-c', '%s', file]);
+      return size.code === 0 && Number(size.stdout) > bytes;
+    },
+    60_000,
+  );
+}
+
 describe('upload', () => {
   it('should land a single file identical on every host with -e', async () => {
     const dir = workdir();
@@ -361,21 +393,11 @@ describe('upload', () => {
     try {
       await new Promise((resolve) => setTimeout(resolve, 300));
       const result = await upload(['-e', '-r', target, '-U', 'growing'], dir);
-      const lines = logLines(result.stderr);
-      expect(lines.some((line) => line.startsWith('[FATAL]'))).toBe(true);
-      expect(
-        lines.map(leaf).filter((line) => line.includes(`'${file}': it changed while it was read`)),
-      ).not.toEqual([]);
-      expect(result.stderr).not.toContain('Unhandled');
-      expect(result.code).toBe(1);
+      expectChangedFile(result, file);
     } finally {
       stop(writer);
     }
-    await eventually(
-      'no receiver runs on any host',
-      async () => (await hostsRunning(fleet, RECEIVER)).length === 0,
-    );
-    expect(await tmpLockFree()).toEqual(INDEXES);
+    await expectNothingLeft();
   });
 
   it('should fail naming a file that grows while it is being sent', async () => {
@@ -389,32 +411,15 @@ describe('upload', () => {
       cwd: dir,
       timeoutMs: 100_000,
     });
-    await eventually(
-      'host 1 received 8 MB',
-      async () => {
-        const size = await hostExec(1, fleet.stateDir, ['stat', '-c', '%s', `${target}/growing`]);
-        return size.code === 0 && Number(size.stdout) > 8 * 2 ** 20;
-      },
-      60_000,
-    );
+    await received(1, `${target}/growing`, 8 * 2 ** 20);
     const writer = appender(file);
     try {
       const result = await run.result;
-      const lines = logLines(result.stderr);
-      expect(lines.some((line) => line.startsWith('[FATAL]'))).toBe(true);
-      expect(
-        lines.map(leaf).filter((line) => line.includes(`'${file}': it changed while it was read`)),
-      ).not.toEqual([]);
-      expect(result.stderr).not.toContain('Unhandled');
-      expect(result.code).toBe(1);
+      expectChangedFile(result, file);
     } finally {
       stop(writer);
     }
-    await eventually(
-      'no receiver runs on any host',
-      async () => (await hostsRunning(fleet, RECEIVER)).length === 0,
-    );
-    expect(await tmpLockFree()).toEqual(INDEXES);
+    await expectNothingLeft();
   });
 
   it('should fail naming the host whose receiver dies mid-upload and leave nothing running', async () => {
@@ -428,14 +433,7 @@ describe('upload', () => {
       cwd: dir,
       timeoutMs: 100_000,
     });
-    await eventually(
-      'host 2 received 16 MB',
-      async () => {
-        const size = await hostExec(2, fleet.stateDir, ['stat', '-c', '%s', `${target}/big`]);
-        return size.code === 0 && Number(size.stdout) > 16 * 2 ** 20;
-      },
-      60_000,
-    );
+    await received(2, `${target}/big`, 16 * 2 ** 20);
     const receivers = (await processes(fleet, 2)).filter((p) => p.cmdline.includes(RECEIVER));
     expect(receivers).not.toEqual([]);
     for (const { pid } of receivers) {
@@ -461,10 +459,6 @@ describe('upload', () => {
         expect(await onHost(fleet, index, ['stat', '-c', '%s', `${target}/big`])).toBe(`${size}\n`);
       }
     }
-    await eventually(
-      'no receiver runs on any host',
-      async () => (await hostsRunning(fleet, RECEIVER)).length === 0,
-    );
-    expect(await tmpLockFree()).toEqual(INDEXES);
+    await expectNothingLeft();
   });
 });
