@@ -5,10 +5,14 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import {
+  eventually,
+  hostsRunning,
   lockFree,
   logLines,
   orgalorg,
   perHost,
+  processes,
+  startOrgalorg,
   silentListener,
   sortLines,
   useFleet,
@@ -107,5 +111,42 @@ describe('unreachable hosts', () => {
     } finally {
       await listener.close();
     }
+  });
+});
+
+describe('a host that stops answering', () => {
+  it('should lose it after -z without keep-alive answers, name it, and finish the others', async () => {
+    const command = 'sleep 7; echo done';
+    const started = startOrgalorg(fleet, [
+      ...fleet.all,
+      '-y',
+      '-a',
+      '500',
+      '-z',
+      '1500',
+      '-C',
+      command,
+    ]);
+    await eventually(
+      'the command runs on every host',
+      async () => (await hostsRunning(fleet, 'sleep 7')).length === 3,
+    );
+    // Host 1's sshd sessions freeze: the connection stays open but nothing answers.
+    const frozen = (await processes(fleet, 1))
+      .filter((p) => p.cmdline.startsWith('sshd: orgalorg'))
+      .map((p) => p.pid);
+    expect(frozen).not.toEqual([]);
+    frozen.forEach((pid) => process.kill(pid, 'SIGSTOP'));
+    let result;
+    try {
+      result = await started.result;
+    } finally {
+      frozen.forEach((pid) => process.kill(pid, 'SIGCONT'));
+    }
+
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe(perHost(fleet.addresses.slice(1), 'done'));
+    expect(result.stderr).toContain('connection lost (1 nodes)');
+    expect(result.stderr).toContain('[orgalorg@127.20.0.1:22]');
   });
 });
